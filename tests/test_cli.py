@@ -1,0 +1,82 @@
+"""The command lines, run as a user would: fresh interpreters, no keys in the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import soundfile
+
+CLEAN_ENV = {
+    k: v
+    for k, v in os.environ.items()
+    if not k.startswith(("TYPECAST", "CAMB", "ASPOSE", "TTS_NB"))
+}
+
+
+def test_speak_cli_writes_a_playable_wav_and_prints_the_history(tmp_path):
+    out = tmp_path / "hello.wav"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tts_nb",
+            "speak",
+            "Hello there",
+            "--out",
+            str(out),
+            "--speed",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "embedded simulator" in done.stderr
+    assert "submit" in done.stdout and "poll" in done.stdout and "fetch" in done.stdout
+    assert "SUCCEEDED" in done.stdout
+    info = soundfile.info(str(out))
+    assert info.format == "WAV" and info.duration > 0.3
+
+
+def test_speak_cli_reports_errors_clearly(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "tts_nb", "speak", "Hi", "--voice", "Nobody"],
+        capture_output=True,
+        text=True,
+        env=CLEAN_ENV,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0
+    assert "neither a 24-character actor id nor an actor's name" in done.stderr
+
+
+def test_simulator_cli_prints_one_json_line_with_urls_and_credentials():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tts_nb.simulator", "--port", "0", "--seed", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=CLEAN_ENV,
+    )
+    try:
+        info = json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert info["typecast"].startswith("http://127.0.0.1:")
+    assert info["cdn"].startswith("http://127.0.0.1:") and info["cdn"] != info["typecast"]
+    assert set(info["credentials"]) >= {"typecast_api_key"}
+
+
+def test_import_stays_light():
+    code = (
+        "import sys, tts_nb; heavy = [m for m in ('pandas', 'ipywidgets', 'IPython', "
+        "'soundfile', 'numpy', 'tts_nb.simulator') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

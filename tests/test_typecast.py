@@ -1,0 +1,280 @@
+"""Typecast end to end over real HTTP against the simulator."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import time
+
+import pytest
+import soundfile
+
+import tts_nb as tn
+from tts_nb.simulator import Simulator
+from tts_nb.state import State
+
+from .conftest import FAST
+
+
+def posts(sim):
+    return sim.log.find(origin="typecast", method="POST", path="/api/speak")
+
+
+def test_speak_poll_download_gives_real_speech_that_grows_with_the_text(tc, actor, sim):
+    short = tc.speak("Hello there.", actor_id=actor).wait(30)
+    long = tc.speak(
+        "Hello there. This sentence is quite a bit longer, so the speech lasts longer too.",
+        actor_id=actor,
+    ).wait(30)
+    for clip in (short, long):
+        assert clip.format == "wav" and clip.data[:4] == b"RIFF"
+        samples, rate = soundfile.read(io.BytesIO(clip.data))
+        assert rate == clip.sample_rate == 16000
+        assert len(samples) / rate == pytest.approx(clip.duration_s, rel=0.01)
+        assert clip.rms_dbfs > -40  # speech, not silence
+    assert long.duration_s > 2 * short.duration_s
+    assert short.text == "Hello there." and short.voice == "typecast:Olivia"
+
+
+def test_history_has_one_row_per_exchange(tc, actor, sim):
+    job = tc.speak("Hello history.", actor_id=actor)
+    job.wait(30)
+    history = job.history
+    steps = list(history.step)
+    assert steps[0] == "submit" and steps[-1] == "fetch"
+    assert steps.count("poll") == job.polls >= 1
+    assert len(history) == len(sim.log.find(path="/api/speak")) + 1  # + the CDN download
+    assert str(history.time.dtype).startswith("datetime64")
+    assert history.http_status.tolist() == [200] * len(history)
+    assert history.latency_s.notna().all()
+    polls = history[history.step == "poll"]
+    assert set(polls.raw_status) <= {"started", "progress", "done"}
+    assert polls.raw_status.iloc[-1] == "done"
+    assert history.state.iloc[-1] == "SUCCEEDED"
+
+
+def test_hd_and_mp3_options_reach_the_audio(tc, actor):
+    clip = tc.speak("High definition.", actor_id=actor, xapi_hd=True).wait(30)
+    assert clip.sample_rate == 44100
+    mp3 = tc.speak("Compressed.", actor_id=actor, xapi_audio_format="mp3").wait(30)
+    assert mp3.format == "mp3" and mp3.mimetype == "audio/mpeg"
+
+
+def test_actor_name_is_resolved_and_unknown_names_suggest(tc):
+    assert tc.speak("By name.", actor_id="olivia").wait(30).voice == "typecast:Olivia"
+    with pytest.raises(tn.InvalidInput, match="Close names: olivia"):
+        tc.speak("x", actor_id="Olivai")
+
+
+def test_failed_job_raises_job_failed(tc, actor):
+    job = tc.speak("This one breaks. [[sim:fail]]", actor_id=actor)
+    with pytest.raises(tn.JobFailed, match="failed") as info:
+        job.wait(30)
+    assert job.state is State.FAILED and job.raw_status == "failed"
+    assert info.value.raw_status == "failed"
+    assert job.history.state.iloc[-1] == "FAILED"
+
+
+def test_bad_key_is_an_auth_error_with_the_fix(sim):
+    client = tn.Typecast(api_key="wrong-key", base_url=sim.urls["typecast"], policy=FAST)
+    with pytest.raises(tn.AuthError, match="TYPECAST_API_KEY") as info:
+        client.actors()
+    assert info.value.status_code == 401
+    job = client.speak("Hi", actor_id="0" * 24)
+    with pytest.raises(tn.AuthError, match="auth/not-authorized"):
+        job.wait(10)
+    assert job.state is State.FAILED
+
+
+def test_unknown_status_is_tolerated_until_the_deadline(sim, actor):
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=tn.Fixed(0.05, timeout=0.6),
+        min_interval=0.05,
+    )
+    job = client.speak("Hmm. [[sim:unknown-status]]", actor_id=actor)
+    with pytest.raises(tn.JobTimeout) as info:
+        job.wait(30)
+    assert not info.value.still_running
+    assert job.state is State.TIMED_OUT
+    assert job.raw_status == "queued-for-review"
+    assert job.polls >= 3
+    assert job.history.note.str.contains("unknown Typecast status").any()
+
+
+def test_cancel_stops_polling(tc, actor, sim):
+    job = tc.speak("Take your time. [[sim:slow]]", actor_id=actor)
+    while job.polls < 2:
+        time.sleep(0.01)
+    assert job.cancel()
+    polls_at_cancel = len(sim.log.find(method="GET", path="/api/speak/v2/"))
+    time.sleep(0.3)  # six poll intervals
+    assert len(sim.log.find(method="GET", path="/api/speak/v2/")) <= polls_at_cancel + 1
+    assert job.state is State.CANCELLED and job.done() and job.cancelled()
+    with pytest.raises(concurrent.futures.CancelledError):
+        job.wait(1)
+    assert not job.cancel()
+
+
+def test_two_5xx_answers_to_a_poll_are_retried(tc, actor, sim):
+    sim.faults.script(500, 502, origin="typecast", method="GET", path="/api/speak/v2/")
+    job = tc.speak("Resilient.", actor_id=actor)
+    assert job.wait(30).duration_s > 0
+    polls = job.history[job.history.step == "poll"]
+    assert polls.http_status.tolist()[:3] == [500, 502, 200]
+    assert polls.attempt.tolist()[:3] == [1, 2, 3]
+
+
+def test_submit_is_sent_once_even_when_it_fails(tc, actor, sim):
+    sim.faults.script(500, origin="typecast", method="POST")
+    job = tc.speak("Once only.", actor_id=actor)
+    with pytest.raises(tn.ProviderError):
+        job.wait(10)
+    assert len(posts(sim)) == 1
+
+
+def test_a_lost_submit_answer_is_explained_and_not_resent(tc, actor, sim):
+    sim.faults.script("lost_answer", origin="typecast", method="POST")
+    job = tc.speak("Lost in transit.", actor_id=actor)
+    with pytest.raises(tn.ProviderError, match="did NOT send it again") as info:
+        job.wait(10)
+    assert info.value.maybe_sent
+    assert len(posts(sim)) == 1
+
+
+def test_submit_rejected_with_retry_after_is_sent_again_once_accepted(tc, actor, sim):
+    sim.faults.retry_after_s = 0.1
+    sim.faults.script(429, origin="typecast", method="POST")
+    clip = tc.speak("Patience.", actor_id=actor).wait(30)
+    assert clip.duration_s > 0
+    assert [r.status for r in posts(sim)] == [429, 200]
+
+
+def test_every_job_posts_exactly_once(tc, actor, sim):
+    jobs = [tc.speak(f"Number {i}.", actor_id=actor) for i in range(8)]
+    done, _ = concurrent.futures.wait(jobs, timeout=60)
+    assert len(done) == 8
+    assert len(posts(sim)) == 8
+    assert all(job.state is State.SUCCEEDED for job in jobs)
+    assert len({job.provider_ids["speak_v2_url"] for job in jobs}) == 8
+
+
+def test_no_authorization_ever_reaches_the_cdn(tc, actor, sim):
+    tc.speak("Private.", actor_id=actor).wait(30)
+    cdn = sim.log.find(origin="cdn")
+    assert cdn, "the audio should come from the CDN origin"
+    assert all("authorization" not in r.headers for r in cdn)
+    api = sim.log.find(origin="typecast")
+    assert all(r.headers.get("authorization", "").startswith("Bearer ") for r in api)
+
+
+def test_expired_link_gives_expired_state(sim, actor):
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=tn.Fixed(0.3),
+        min_interval=0.05,
+    )
+    job = client.speak("Too late.", actor_id=actor)
+    while not job.provider_ids:  # submitted; the first look is 0.3 s away
+        time.sleep(0.01)
+    sim.advance(25 * 3600)  # a day passes before the first look
+    with pytest.raises(tn.ExpiredResult, match="24 hours") as info:
+        job.wait(30)
+    assert job.state is State.EXPIRED
+    assert "costs quota" in str(info.value)
+
+
+def test_polls_respect_the_minimum_interval_unless_lowered():
+    with Simulator(speed=60, seed=3) as sim:  # the slow job takes about 2 s of real time
+        key, url = sim.credentials["typecast_api_key"], sim.urls["typecast"]
+        slow_text = "A little patience please, this takes a moment. [[sim:slow]]"
+
+        def gaps(client):
+            sim.log.clear()
+            client.speak(slow_text, actor_id="Olivia").wait(60)
+            times = [r.time for r in sim.log.find(method="GET", path="/api/speak/v2/")]
+            return [b - a for a, b in zip(times, times[1:])]
+
+        default = tn.Typecast(api_key=key, base_url=url, policy=tn.Fixed(0.1))
+        assert default.min_interval == 1.0
+        measured = gaps(default)
+        assert measured and min(measured) >= 0.95
+        lowered = tn.Typecast(api_key=key, base_url=url, policy=tn.Fixed(0.1), min_interval=0.1)
+        measured = gaps(lowered)
+        assert len(measured) >= 5 and min(measured) < 0.5
+
+
+def test_invalid_input_is_rejected_before_any_request(tc, actor, sim):
+    sim.log.clear()
+    cases = [
+        (dict(text="   "), "text is empty"),
+        (dict(lang="fr-fr"), "lang='fr-fr' is not supported"),
+        (dict(volume=300), r"volume=300 is out of range: Typecast accepts 50\.\.200"),
+        (dict(pitch=1.5), "whole number"),
+        (dict(tempo="fast"), "tempo must be a number"),
+        (dict(xapi_audio_format="ogg"), "'wav' or 'mp3'"),
+        (dict(max_second=10), "Did you mean 'max_seconds'"),
+        (dict(actor_id=""), "actor_id is missing"),
+    ]
+    for changes, message in cases:
+        kwargs = {"text": "Hello", "actor_id": actor, **changes}
+        with pytest.raises(tn.InvalidInput, match=message):
+            tc.speak(**kwargs)
+    assert sim.log.find(method="POST") == []
+
+
+def test_wait_timeout_leaves_the_job_running(tc, actor):
+    job = tc.speak("Still going. [[sim:slow]]", actor_id=actor)
+    with pytest.raises(tn.JobTimeout) as info:
+        job.wait(0.05)
+    assert info.value.still_running and not job.done()
+    assert job.wait(60).duration_s > 0
+
+
+def test_the_key_never_appears_in_reprs_histories_or_errors(sim, actor):
+    key = sim.credentials["typecast_api_key"]
+    client = tn.Typecast(api_key=key, base_url=sim.urls["typecast"], policy=FAST, min_interval=0.05)
+    ok = client.speak("Secret keeping.", actor_id=actor)
+    ok.wait(30)
+    failed = client.speak(f"My key is {key} [[sim:fail]]", actor_id=actor)
+    with pytest.raises(tn.JobFailed) as info:
+        failed.wait(30)
+    texts = [
+        repr(client),
+        repr(ok),
+        repr(ok.wait(0)),
+        str(info.value),
+        ok.status_line(),
+        ok.history.to_string(),
+        failed.history.to_csv(),
+        tn.history().to_csv(),
+        tn.jobs().to_csv(),
+        repr(client.transport.__dict__),
+    ]
+    texts += [repr(exchange) for exchange in ok.exchanges + failed.exchanges]
+    assert all(key not in text for text in texts)
+    assert "Bearer ••••" in repr(ok.exchanges[0].request_headers)
+
+
+def test_job_is_a_future(tc, actor):
+    jobs = [tc.speak(f"Future {i}.", actor_id=actor) for i in range(3)]
+    seen = []
+    jobs[0].add_done_callback(seen.append)
+    finished = list(concurrent.futures.as_completed(jobs, timeout=60))
+    assert set(finished) == set(jobs)
+    assert seen == [jobs[0]]
+    assert all(job.result().duration_s > 0 for job in jobs)
+    assert jobs[0].clip is jobs[0].result()
+
+
+def test_jobs_and_history_tables(tc, actor):
+    job = tc.speak("Tabulated.", actor_id=actor)
+    job.wait(30)
+    jobs = tn.jobs()
+    row = jobs[jobs.job == job.id].iloc[0]
+    assert row.state == "SUCCEEDED" and row.provider == "typecast" and row.polls == job.polls
+    assert row.audio_s > 0 and row.bytes > 1000
+    history = tn.history()
+    assert (history.job == job.id).sum() == len(job.history)

@@ -1,0 +1,122 @@
+"""Typed errors: every message says what happened and what to do about it.
+
+::
+
+    TTSError
+    ├─ InvalidInput(TTSError, ValueError)    rejected before any request was sent
+    ├─ AuthError                             401/403, a rejected key or token
+    ├─ QuotaError                            402, 429, PAYMENT_REQUIRED, daily trial limits
+    ├─ NotFound(TTSError, LookupError)       unknown job, voice or result
+    ├─ ExpiredResult                         a download link or stored result is gone
+    ├─ ProviderError                         5xx, broken answers, lost connections
+    │  └─ BadAudio                           the result is not playable audio
+    ├─ JobFailed                             the provider reported the job as failed
+    └─ JobTimeout(TTSError, TimeoutError)    a deadline passed (the job's, or a wait's)
+
+Messages never contain credentials: the transport scrubs every known secret from text that
+comes from a server before it reaches an exception.
+"""
+
+from __future__ import annotations
+
+
+class TTSError(Exception):
+    """Base class of every tts_nb error.
+
+    Attributes:
+        provider: the provider's name ("typecast", "camb", "aspose") or None.
+        status_code: the HTTP status that caused it, when there was one.
+        retry_after: seconds the server asked us to wait, when it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(TTSError, ValueError):
+    """The request was rejected locally, before anything was sent (no quota spent)."""
+
+
+class AuthError(TTSError):
+    """The provider rejected the credentials."""
+
+
+class QuotaError(TTSError):
+    """Out of credits, over a rate or concurrency limit, or over a daily trial allowance."""
+
+
+class NotFound(TTSError, LookupError):
+    """The provider does not know the job, voice or result asked for."""
+
+
+class ExpiredResult(TTSError):
+    """The result existed but its download link or stored copy has expired."""
+
+
+class ProviderError(TTSError):
+    """The provider answered in a way we cannot use: 5xx, malformed JSON, a lost connection.
+
+    Attributes:
+        maybe_sent: True when a request may have reached the server although no answer came
+            back (so re-sending a submit could spend quota twice).
+    """
+
+    def __init__(self, message: str, *, maybe_sent: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.maybe_sent = maybe_sent
+
+
+class BadAudio(ProviderError):
+    """The provider's result is empty, not audio, or cannot be decoded."""
+
+
+class JobFailed(TTSError):
+    """The provider reported that the job failed.
+
+    Attributes:
+        raw_status: the provider's own status string.
+    """
+
+    def __init__(self, message: str, *, raw_status: str | None = None, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.raw_status = raw_status
+
+
+class JobTimeout(TTSError, TimeoutError):
+    """A deadline passed: the job's own (state TIMED_OUT), or only a `wait(timeout)` call.
+
+    Attributes:
+        still_running: True when only the wait timed out and the job goes on in the background.
+    """
+
+    def __init__(self, message: str, *, still_running: bool = False, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.still_running = still_running
+
+
+__all__ = [
+    "TTSError",
+    "InvalidInput",
+    "AuthError",
+    "QuotaError",
+    "NotFound",
+    "ExpiredResult",
+    "ProviderError",
+    "BadAudio",
+    "JobFailed",
+    "JobTimeout",
+]

@@ -1,0 +1,1 @@
+"""One module per provider: endpoints, request bodies, status → State, result decoding."""

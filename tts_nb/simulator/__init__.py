@@ -1,0 +1,50 @@
+"""The embedded simulator: the providers' APIs on 127.0.0.1, offline, with real speech.
+
+Every notebook, test and benchmark runs against it; the toolkit uses it whenever no API keys
+are set. It serves each API on its own origin with the request and response shapes of the
+providers' documents, a download CDN on another origin whose links expire, real auth checks,
+quotas, and faults on demand (`Simulator.faults`, `--fault-rate`). Rare outcomes are triggered
+by markers in the text (see `tts_nb.simulator.markers`).
+
+    python -m tts_nb.simulator --port 0 --speed 10
+    {"typecast": "http://127.0.0.1:…", "cdn": …, "credentials": {…}}
+
+In-process: `serve()` starts a new one; `shared()` is the one `tn.use_simulator()` and
+key-less clients use.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .core import SimClock, Simulator
+from .faults import ALL_KINDS, Faults
+
+_shared: Simulator | None = None
+_shared_lock = threading.Lock()
+
+
+def serve(**options) -> Simulator:
+    """Start a new simulator in this process (options as for `Simulator`)."""
+    return Simulator(**options).start()
+
+
+def shared(**options) -> Simulator:
+    """The process-wide simulator, started on first use. Options apply only to that first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = serve(**options)
+        return _shared
+
+
+def reset_shared() -> None:
+    """Stop the process-wide simulator (the next `shared()` starts a fresh one)."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None:
+            _shared.stop()
+            _shared = None
+
+
+__all__ = ["Simulator", "SimClock", "Faults", "ALL_KINDS", "serve", "shared", "reset_shared"]

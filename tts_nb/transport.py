@@ -1,0 +1,404 @@
+"""HTTP for one client: a `requests.Session`, retries for GETs only, typed errors, exchange records.
+
+Why a layer of our own over `requests`:
+
+* **Quota safety.** urllib3's `Retry` re-sends GETs on 5xx and dropped connections, but a POST
+  that may have reached the server is never re-sent: a second submit can cost quota twice.
+* **Credentials stay home.** Auth headers are added per request and only when the URL's origin is
+  the API's own. Redirects are followed here, not by requests (which keeps custom headers such as
+  `x-api-key` on cross-host redirects), and only to http(s) URLs.
+* **History and teaching.** Every request, including each retried attempt, becomes an `Exchange`
+  record with secrets masked; jobs turn them into history rows.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import (
+    AuthError,
+    InvalidInput,
+    NotFound,
+    ProviderError,
+    QuotaError,
+    TTSError,
+)
+
+MASK = "••••"
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
+BODY_PREVIEW = 2000
+MAX_REDIRECTS = 5
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with default ports filled in: what "same origin" compares."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+@dataclass
+class Exchange:
+    """One HTTP request and its answer (or failure), as shown in a job's history."""
+
+    step: str
+    method: str
+    url: str
+    started: float
+    status: int | None = None
+    latency_s: float | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    request_body: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str | None = None
+    error: str | None = None
+    attempt: int = 1
+
+
+Recorder = Callable[[Exchange], None]
+
+
+class Transport:
+    """Sends a client's requests. One per client; safe to use from the engine's worker threads.
+
+    Args:
+        base_url: the API's root; relative paths are joined to it and its origin is the only
+            one that ever receives credentials.
+        auth_headers: returns the headers that authenticate a request (called per request, so a
+            token can be refreshed).
+        describe_error: turns an error response into the provider's own words (or None).
+        secrets: returns every secret value currently in use, scrubbed from all recorded text.
+        provider: the provider's name, carried by errors.
+        timeout: (connect, read) seconds for every request.
+        retries: how many times a GET is re-sent after a 5xx or a dropped connection.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        provider: str,
+        auth_headers: Callable[[], dict[str, str]] = dict,
+        describe_error: Callable[[requests.Response], str | None] = lambda response: None,
+        secrets: Callable[[], Iterable[str]] = tuple,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        retries: int = 2,
+        backoff_factor: float = 0.2,
+        pool_size: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.origin = origin_of(self.base_url)
+        self.provider = provider
+        self.timeout = timeout
+        self._auth_headers = auth_headers
+        self._describe_error = describe_error
+        self._secrets = secrets
+        self.session = requests.Session()
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            other=0,
+            redirect=0,
+            allowed_methods=frozenset({"GET"}),
+            status_forcelist=(500, 502, 504),
+            backoff_factor=backoff_factor,
+            backoff_max=2.0,
+            raise_on_status=False,
+            respect_retry_after_header=False,  # 429/503 go back to the scheduler, which waits
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a path under the API root."""
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def is_own_origin(self, url: str) -> bool:
+        return origin_of(url) == self.origin
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret in use replaced by a mask."""
+        for secret in self._secrets():
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, MASK)
+        return text
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        step: str,
+        recorder: Recorder | None = None,
+        authed: bool = True,
+        json_body: Any = None,
+        form: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        max_bytes: int = 100 * 2**20,
+        download_timeout: float = 120.0,
+        raise_for_status: bool = True,
+    ) -> requests.Response:
+        """Send one request (following redirects), record it, and return the response.
+
+        Raises a typed `TTSError` for connection failures and, unless `raise_for_status` is
+        False, for HTTP errors. Bodies larger than `max_bytes` or slower than
+        `download_timeout` are refused.
+        """
+        url = self.url(url) if "://" not in url else url
+        for _hop in range(MAX_REDIRECTS + 1):
+            response = self._send_once(
+                method,
+                url,
+                step=step,
+                recorder=recorder,
+                authed=authed,
+                json_body=json_body,
+                form=form,
+                params=params,
+                headers=headers,
+                max_bytes=max_bytes,
+                download_timeout=download_timeout,
+            )
+            location = response.headers.get("Location")
+            if response.status_code in (301, 302, 303, 307, 308) and location and method == "GET":
+                url = urljoin(url, location)
+                params = None  # the Location carries its own query
+                continue
+            break
+        else:
+            raise ProviderError(
+                f"{self.provider}: more than {MAX_REDIRECTS} redirects for {self._safe_url(url)}.",
+                provider=self.provider,
+            )
+        if raise_for_status and response.status_code >= 400:
+            raise self.error_for(response)
+        return response
+
+    def _send_once(
+        self,
+        method,
+        url,
+        *,
+        step,
+        recorder,
+        authed,
+        json_body,
+        form,
+        params,
+        headers,
+        max_bytes,
+        download_timeout,
+    ) -> requests.Response:
+        scheme = urlsplit(url).scheme
+        if scheme not in ("http", "https"):
+            raise ProviderError(
+                f"{self.provider}: refusing to follow a {scheme or 'relative'} URL taken from a "
+                f"response ({self._safe_url(url)}); only http(s) URLs are followed.",
+                provider=self.provider,
+            )
+        send_headers = {"User-Agent": "tts_nb"}
+        if headers:
+            send_headers.update(headers)
+        if authed and self.is_own_origin(url):
+            send_headers.update(self._auth_headers())
+        request = requests.Request(
+            method, url, headers=send_headers, json=json_body, data=form, params=params
+        )
+        prepared = self.session.prepare_request(request)
+        record = Exchange(
+            step=step,
+            method=method,
+            url=self._safe_url(prepared.url),
+            started=time.time(),
+            request_headers=self._mask_headers(prepared.headers),
+            request_body=self._preview_request(json_body, form),
+        )
+        t0 = time.monotonic()
+        try:
+            response = self.session.send(
+                prepared, timeout=self.timeout, allow_redirects=False, stream=True
+            )
+            self._read_body(response, max_bytes, t0 + download_timeout)
+        except requests.RequestException as exc:
+            record.latency_s = time.monotonic() - t0
+            record.error = self.scrub(_describe_exception(exc))
+            self._emit(recorder, record)
+            raise self._connection_error(method, exc) from None
+        record.latency_s = time.monotonic() - t0
+        self._emit_retries(recorder, record, response)
+        record.status = response.status_code
+        record.response_headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() in ("content-type", "content-length", "retry-after", "location")
+        }
+        record.response_body = self._preview_response(response)
+        self._emit(recorder, record)
+        return response
+
+    def _read_body(self, response: requests.Response, max_bytes: int, deadline: float) -> None:
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > max_bytes:
+                response.close()
+                raise ProviderError(
+                    f"{self.provider}: the answer is larger than {max_bytes // 2**20} MiB; "
+                    "refusing to download it.",
+                    provider=self.provider,
+                )
+            if time.monotonic() > deadline:
+                response.close()
+                raise ProviderError(
+                    f"{self.provider}: the download was too slow and was stopped.",
+                    provider=self.provider,
+                )
+            chunks.append(chunk)
+        response._content = b"".join(chunks)
+
+    def _emit(self, recorder: Recorder | None, record: Exchange) -> None:
+        if recorder is not None:
+            recorder(record)
+
+    def _emit_retries(self, recorder, record: Exchange, response: requests.Response) -> None:
+        """Record each attempt urllib3 retried before the answer we got (teaching: show them)."""
+        retries = getattr(response.raw, "retries", None)
+        history = getattr(retries, "history", ()) or ()
+        for attempt, item in enumerate(history, start=1):
+            self._emit(
+                recorder,
+                Exchange(
+                    step=record.step,
+                    method=record.method,
+                    url=record.url,
+                    started=record.started,
+                    status=item.status,
+                    request_headers=record.request_headers,
+                    error=self.scrub(repr(item.error)) if item.error else "retried",
+                    attempt=attempt,
+                ),
+            )
+        record.attempt = len(history) + 1
+
+    def error_for(self, response: requests.Response) -> TTSError:
+        """The typed error for an HTTP error answer, in the provider's words plus what to do."""
+        status = response.status_code
+        said = self._describe_error(response) or _short_body(response)
+        said = self.scrub(said)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        method, url = response.request.method, self._safe_url(response.url)
+        where = f"{self.provider} answered {status} to {method} {url}"
+        text = f"{where}: {said}" if said else where
+        kwargs = dict(provider=self.provider, status_code=status, retry_after=retry_after)
+        if status in (401, 403):
+            return AuthError(text, **kwargs)
+        if status == 402:
+            return QuotaError(text, **kwargs)
+        if status == 429:
+            wait = f" The server asks to wait {retry_after:g} s." if retry_after else ""
+            return QuotaError(
+                f"{text}.{wait} Too many requests: slow down or retry later.", **kwargs
+            )
+        if status in (404, 410):
+            return NotFound(text, **kwargs)
+        if status in (400, 413, 422):
+            return InvalidInput(text, **kwargs)
+        return ProviderError(text, **kwargs)
+
+    def json_of(self, response: requests.Response) -> Any:
+        """The response's JSON, or a ProviderError saying what came instead."""
+        try:
+            return response.json()
+        except ValueError:
+            kind = response.headers.get("Content-Type", "no content type")
+            got = self.scrub(_short_body(response))
+            raise ProviderError(
+                f"{self.provider}: expected JSON from {response.request.method} "
+                f"{self._safe_url(response.url)}, got {got!r} ({kind}).",
+                provider=self.provider,
+            ) from None
+
+    def _connection_error(self, method: str, exc: requests.RequestException) -> ProviderError:
+        never_connected = isinstance(exc, requests.ConnectTimeout) or (
+            isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
+        )
+        maybe_sent = method != "GET" and not never_connected
+        detail = self.scrub(_describe_exception(exc))
+        return ProviderError(
+            f"{self.provider}: no answer to {method} ({detail}).",
+            provider=self.provider,
+            maybe_sent=maybe_sent,
+        )
+
+    def _safe_url(self, url: str | None) -> str:
+        return self.scrub(url or "")
+
+    def _mask_headers(self, headers) -> dict[str, str]:
+        masked = {}
+        for key, value in headers.items():
+            if key.lower() in SECRET_HEADERS:
+                scheme = value.split(" ", 1)[0] + " " if " " in value else ""
+                masked[key] = scheme + MASK
+            else:
+                masked[key] = self.scrub(value)
+        return masked
+
+    def _preview_request(self, json_body: Any, form: dict[str, str] | None) -> str | None:
+        if json_body is not None:
+            return self.scrub(json.dumps(json_body, ensure_ascii=False))[:BODY_PREVIEW]
+        if form is not None:
+            shown = {k: (MASK if "secret" in k or "password" in k else v) for k, v in form.items()}
+            return self.scrub("&".join(f"{k}={v}" for k, v in shown.items()))[:BODY_PREVIEW]
+        return None
+
+    def _preview_response(self, response: requests.Response) -> str:
+        kind = response.headers.get("Content-Type", "")
+        body = response.content or b""
+        if kind.startswith(("application/json", "text/")) or body[:1] in (b"{", b"["):
+            text = body[:BODY_PREVIEW].decode("utf-8", "replace")
+            return self.scrub(text)
+        return f"<{len(body)} bytes {kind or 'binary'}>"
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _short_body(response: requests.Response) -> str:
+    return (response.content or b"")[:300].decode("utf-8", "replace").strip()
+
+
+def _describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    return f"{type(exc).__name__}: {reason}"
