@@ -278,3 +278,56 @@ def test_jobs_and_history_tables(tc, actor):
     assert row.audio_s > 0 and row.bytes > 1000
     history = tn.history()
     assert (history.job == job.id).sum() == len(job.history)
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [("[[sim:empty-audio]]", "empty: 0 bytes"), ("[[sim:not-audio]]", "looks like JSON")],
+)
+def test_unplayable_audio_fails_the_job_with_a_clear_error(tc, actor, marker, message):
+    job = tc.speak(f"Broken audio. {marker}", actor_id=actor)
+    with pytest.raises(tn.BadAudio, match=message):
+        job.wait(30)
+    assert job.state is State.FAILED and job.raw_status == "done"
+
+
+def test_without_keys_the_simulator_is_used_and_said_once(monkeypatch, capsys):
+    from tts_nb import client as client_module
+
+    monkeypatch.setattr(client_module, "_banner_shown", False)
+    first, second = tn.Typecast(), tn.Typecast()
+    assert first.simulated and second.simulated
+    assert first.base_url.startswith("http://127.0.0.1:")
+    banner = capsys.readouterr().err
+    assert banner.count("embedded simulator") == 1 and "TYPECAST_API_KEY" in banner
+    clip = first.speak("Offline.", actor_id="James", policy=FAST).wait(30)
+    assert clip.voice == "typecast:James"
+
+
+def test_with_a_key_the_real_service_is_used(monkeypatch, capsys):
+    monkeypatch.setenv("TYPECAST_API_KEY", "a-real-looking-key")
+    client = tn.Typecast()
+    assert not client.simulated and client.base_url == "https://typecast.ai"
+    assert "simulator" not in capsys.readouterr().err
+    monkeypatch.setenv("TTS_NB_TYPECAST_URL", "https://staging.example")
+    assert tn.Typecast().base_url == "https://staging.example"
+    monkeypatch.setenv("TTS_NB_PROVIDER", "simulator")
+    assert tn.Typecast().simulated
+
+
+def test_key_from_a_dotenv_file(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("TYPECAST_API_KEY=from-dotenv\n")
+    client = tn.Typecast()
+    assert not client.simulated
+    assert client._auth_headers() == {"Authorization": "Bearer from-dotenv"}
+    assert "from-dotenv" not in repr(client)
+
+
+def test_clip_player_and_save(tc, actor, tmp_path):
+    clip = tc.speak("Play me.", actor_id=actor).wait(30)
+    html = clip._repr_html_()
+    assert "<audio controls" in html and "autoplay" not in html
+    assert "data:audio/wav;base64," in html
+    path = clip.save(tmp_path / "out")
+    assert path.suffix == ".wav" and path.read_bytes() == clip.data
+    assert clip.player().mimetype == "audio/wav"

@@ -1,9 +1,14 @@
 """`Clip`: a job's audio, validated before the job may succeed.
 
-Providers' documents disagree with their servers about formats (CAMB's "WAV" that is FLAC),
-and broken services answer 200 with empty or non-audio bodies. So the format is sniffed from
-the bytes, the audio is decoded once to learn its real sample rate and length, and anything
-empty or undecodable fails the job with `BadAudio` instead of reaching a player.
+Providers' documents disagree with their servers about formats (CAMB's "WAV" that is FLAC), and
+broken services answer 200 with empty, truncated or non-audio bodies. So the format is sniffed from
+the bytes, never taken from headers or docs; the audio is decoded once, completely, to learn its
+real sample rate and length (a cut-off download is shorter than its header claims); and anything
+empty or undecodable fails the job with `BadAudio`, saying what arrived, instead of reaching a
+player.
+
+soundfile, numpy and IPython are imported inside the functions that need them, so that
+`import tts_nb` stays light.
 """
 
 from __future__ import annotations
@@ -13,56 +18,152 @@ import html
 import io
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadAudio, InvalidInput
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
+    from IPython.display import Audio
+    from soundfile import SoundFile
+
 MIMETYPES = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac"}
+
+# What libsndfile calls the formats we sniff; anything else means the sniff was wrong.
+_DECODED_AS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "MP3": "mp3"}
+
+# Samples decoded per block: bounded memory whatever the clip's length.
+_BLOCK_SAMPLES = 1 << 18
+
+_CAPTION_TEXT_CHARS = 200
+
+
+def _id3_end(data: bytes) -> int:
+    """Offset just past a leading ID3v2 tag (0 without one): ID3 can prefix FLAC and AAC too."""
+    if data[:3] != b"ID3" or len(data) < 10:
+        return 0
+    size = 0
+    for byte in data[6:10]:  # "syncsafe" integer: 7 bits per byte
+        size = (size << 7) | (byte & 0x7F)
+    footer = 10 if data[5] & 0x10 else 0
+    return 10 + size + footer
+
+
+def _is_adts(head: bytes) -> bool:
+    """AAC in ADTS frames: the MPEG sync word with layer bits 00 (CAMB's `adts` output)."""
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0
+
+
+def _is_mpeg_audio(head: bytes) -> bool:
+    """An MPEG audio frame sync (11 bits set) whose layer is not the reserved 00 that ADTS uses."""
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 != 0
 
 
 def sniff_format(data: bytes) -> str | None:
-    """'wav', 'flac' or 'mp3' from the magic bytes, or None."""
+    """Return "wav", "flac" or "mp3" from the magic bytes, or None when it is none of them.
+
+    Only the bytes decide: Content-Type headers and API documents have both been wrong.
+    A leading ID3 tag means MP3 unless FLAC follows it.
+    """
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WAVE":
         return "wav"
     if data[:4] == b"fLaC":
         return "flac"
-    if data[:3] == b"ID3" or (len(data) >= 2 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+    if data[:3] == b"ID3":
+        after = data[_id3_end(data) :]
+        if after[:4] == b"fLaC":
+            return "flac"
+        return None if _is_adts(after) else "mp3"
+    if _is_mpeg_audio(data):
         return "mp3"
     return None
 
 
-def _describe(data: bytes, content_type: str | None) -> str:
-    head = data[:16]
-    stripped = data.lstrip()[:1]
-    if stripped in (b"{", b"["):
-        looks = "looks like JSON, not audio"
-    elif stripped == b"<":
-        looks = "looks like HTML/XML, not audio"
-    else:
-        looks = "unknown format"
-    kind = f", Content-Type {content_type}" if content_type else ""
-    return f"{len(data)} bytes starting {head.hex(' ')} ({looks}{kind})"
+def _what_it_looks_like(data: bytes) -> tuple[str, str]:
+    """A short description of non-audio bytes, and the advice that goes with it."""
+    head = data[_id3_end(data) :]
+    text = data[:2000].decode("utf-8", errors="replace")
+    stripped = text.lstrip()
+    preview = " ".join(stripped.split())[:120]
+    message_advice = (
+        "The server sent a message instead of audio: read it, then fix the request or submit again."
+    )
+    if stripped[:1] in ("{", "["):
+        return f"it looks like JSON, not audio: {preview!r}", message_advice
+    if stripped[:1] == "<":
+        return f"it looks like HTML/XML, not audio: {preview!r}", message_advice
+    other_advice = (
+        "tts_nb plays WAV, MP3 and FLAC only: ask the provider for one of those (its output "
+        "format option)."
+    )
+    if head[:4] == b"OggS":
+        return "it looks like Ogg (Opus/Vorbis) audio", other_advice
+    if head[4:8] == b"ftyp":
+        return "it looks like MP4/M4A (AAC) audio", other_advice
+    if _is_adts(head):
+        return "it looks like AAC audio in ADTS frames", other_advice
+    sample = text[:200]  # far from where a multi-byte character may have been cut
+    if stripped and "\ufffd" not in sample and all(c.isprintable() or c.isspace() for c in sample):
+        return f"it looks like text, not audio: {preview!r}", message_advice
+    return "its format is unknown", (
+        "Raw PCM has no header and cannot be told apart from noise: if you asked for pcm_*, ask "
+        "for wav instead. Otherwise submit again, and report it to the provider if it repeats."
+    )
 
 
-@dataclass(frozen=True, eq=False)
+def _received(data: bytes, content_type: str | None) -> str:
+    """Size, first bytes in hex and the declared Content-Type: what actually arrived."""
+    declared = f", declared as {content_type!r}" if content_type else ""
+    return f"{len(data)} bytes starting {data[:16].hex(' ')}{declared}"
+
+
+def _decoded_blocks(decoder: SoundFile) -> Iterator[np.ndarray]:
+    """Blocks of float32 samples (frames x channels) until the decoder runs dry.
+
+    Not `SoundFile.blocks`: it yields full-size blocks even when the data ends before the
+    header's frame count, padding with uninitialised memory and hiding the very truncation
+    this module is there to catch.
+    """
+    size = max(1, _BLOCK_SAMPLES // max(1, decoder.channels))
+    while True:
+        block = decoder.read(size, dtype="float32", always_2d=True)
+        if len(block):
+            yield block
+        if len(block) < size:
+            return
+
+
+def _decode_error(exc: Exception) -> str:
+    """libsndfile's own words, without the BytesIO object address it prefixes."""
+    return f"libsndfile: {getattr(exc, 'error_string', None) or exc}"
+
+
+@dataclass(frozen=True, repr=False)
 class Clip:
-    """Validated audio. Its repr in a notebook is an inline player (no autoplay).
+    """Validated audio, as the provider sent it. In a notebook its repr is an inline player.
+
+    Build one with `Clip.from_bytes`, which refuses anything that is not playable audio.
+    Equal clips have the same bytes, format facts, text and voice (`meta` is not compared).
 
     Example:
         >>> clip = job.wait(60)
-        >>> clip.duration_s, clip.sample_rate, clip.format
-        >>> clip.save("hello.wav")
+        >>> clip.format, clip.sample_rate, clip.duration_s
+        ('wav', 22050, 1.84)
+        >>> clip.save("hello")            # writes hello.wav
     """
 
-    data: bytes = field(repr=False)
+    data: bytes
     format: str
     sample_rate: int
     channels: int
     duration_s: float
     text: str | None = None
     voice: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def from_bytes(
@@ -74,31 +175,58 @@ class Clip:
         meta: dict[str, Any] | None = None,
         content_type: str | None = None,
     ) -> Clip:
-        """Sniff, decode and validate `data`; raise `BadAudio` saying what arrived instead."""
-        data = bytes(data or b"")
-        advice = "The provider sent no usable audio: submit the request again, or report it."
+        """Sniff, decode completely and validate `data`, or raise `BadAudio` saying what came.
+
+        `content_type` is only reported in error messages, never trusted. The duration is
+        the decoded length, so a truncated download shows up as a short clip.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"Clip.from_bytes needs bytes, not {type(data).__name__}")
+        data = bytes(data)
         if not data:
-            raise BadAudio(f"The result is empty (0 bytes). {advice}")
+            declared = f" (declared as {content_type!r})" if content_type else ""
+            raise BadAudio(
+                f"The audio is empty: 0 bytes arrived{declared}. Providers sometimes answer "
+                "success with no body: submit again, and report it to the provider if it repeats."
+            )
         fmt = sniff_format(data)
         if fmt is None:
-            raise BadAudio(f"The result is not audio: {_describe(data, content_type)}. {advice}")
+            looks, advice = _what_it_looks_like(data)
+            raise BadAudio(
+                f"The result is not WAV, MP3 or FLAC audio: {_received(data, content_type)}; "
+                f"{looks}. {advice}"
+            )
         import soundfile
 
+        retry = "It is probably truncated or corrupt: submit again, or fetch the result again."
         try:
-            info = soundfile.info(io.BytesIO(data))
-        except Exception as exc:  # libsndfile reports every decoding failure its own way
+            with soundfile.SoundFile(io.BytesIO(data)) as decoder:
+                decoded_as = decoder.format
+                sample_rate, channels = decoder.samplerate, decoder.channels
+                frames = sum(len(block) for block in _decoded_blocks(decoder))
+        except Exception as exc:  # libsndfile reports each failure its own way, via several types
             raise BadAudio(
                 f"The result looks like {fmt.upper()} but cannot be decoded "
-                f"({_describe(data, content_type)}: {exc}). {advice}"
+                f"({_decode_error(exc)}): {_received(data, content_type)}. {retry}"
             ) from None
-        if info.frames <= 0 or info.samplerate <= 0:
-            raise BadAudio(f"The {fmt.upper()} result holds no sound (0 samples). {advice}")
+        if _DECODED_AS.get(decoded_as) != fmt:
+            raise BadAudio(
+                f"The result starts like {fmt.upper()} but decodes as {decoded_as}: "
+                f"{_received(data, content_type)}. A player would be told the wrong type: ask "
+                "the provider for plain wav, mp3 or flac, and report it if it repeats."
+            )
+        if frames <= 0 or sample_rate <= 0 or channels <= 0:
+            raise BadAudio(
+                f"The {fmt.upper()} result holds no sound ({frames} frames, {sample_rate} Hz, "
+                f"{channels} ch): {_received(data, content_type)}. Check that the text is "
+                "not empty, then submit again."
+            )
         return cls(
             data=data,
             format=fmt,
-            sample_rate=int(info.samplerate),
-            channels=int(info.channels),
-            duration_s=info.frames / info.samplerate,
+            sample_rate=int(sample_rate),
+            channels=int(channels),
+            duration_s=frames / sample_rate,
             text=text,
             voice=voice,
             meta=dict(meta or {}),
@@ -106,66 +234,102 @@ class Clip:
 
     @property
     def mimetype(self) -> str:
+        """The MIME type of the sniffed format, for players and downloads."""
         return MIMETYPES[self.format]
 
     @property
     def size(self) -> int:
+        """Bytes of audio, as sent (what a notebook output or a download will weigh)."""
         return len(self.data)
 
-    @property
+    @cached_property
     def rms_dbfs(self) -> float:
-        """Loudness as RMS in dBFS (−inf for digital silence): how loud it really is."""
+        """Loudness as RMS in dBFS, -inf for digital silence: players never normalise, so this
+        is the honest number to compare voices by. Decoded on first use, then cached."""
         import numpy as np
         import soundfile
 
-        samples, _ = soundfile.read(io.BytesIO(self.data), dtype="float32", always_2d=True)
-        rms = float(np.sqrt(np.mean(np.square(samples)))) if samples.size else 0.0
-        return 20 * math.log10(rms) if rms > 0 else float("-inf")
+        total, count = 0.0, 0
+        try:
+            with soundfile.SoundFile(io.BytesIO(self.data)) as decoder:
+                for block in _decoded_blocks(decoder):
+                    total += float(np.square(block, dtype=np.float64).sum())
+                    count += block.size
+        except Exception as exc:  # only reachable for a Clip built without from_bytes
+            raise BadAudio(f"This clip's audio cannot be decoded ({_decode_error(exc)}).") from None
+        rms = math.sqrt(total / count) if count else 0.0
+        return 20 * math.log10(rms) if rms != 0 else float("-inf")
 
     def save(self, path: str | Path) -> Path:
-        """Write the bytes as they came; a missing suffix is added, a wrong one refused."""
-        path = Path(path)
-        suffix = "." + ("wav" if self.format == "wav" else self.format)
+        """Write the bytes exactly as they came and return the path written.
+
+        A missing suffix is added (``"hello"`` → ``hello.wav``); a suffix that names another
+        format is refused, since a player trusting it would fail. Parent folders are created.
+        """
+        path = Path(path).expanduser()
+        suffix = f".{self.format}"
+        if path.is_dir():
+            raise InvalidInput(
+                f"{path} is a folder: give a file name, such as {path / ('clip' + suffix)}."
+            )
         if not path.suffix:
             path = path.with_suffix(suffix)
         elif path.suffix.lower() != suffix:
             raise InvalidInput(
                 f"{path.name} has the suffix {path.suffix} but the audio is {self.format.upper()}: "
-                f"save it as {path.with_suffix(suffix).name}."
+                f"save it as {path.with_suffix(suffix).name}, or with no suffix."
             )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(self.data)
         return path
 
-    def player(self, autoplay: bool = False):
-        """An `IPython.display.Audio` of these exact bytes (never normalised), typed correctly."""
+    def player(self, autoplay: bool = False) -> Audio:
+        """An `IPython.display.Audio` of these exact bytes, labelled with the right mimetype.
+
+        Bytes are never normalised by IPython (only arrays are), so loudness stays honest.
+        IPython labels all bytes audio/wav; the label is corrected for MP3 and FLAC.
+        """
         from IPython.display import Audio
 
         audio = Audio(data=self.data, autoplay=autoplay)
         audio.mimetype = self.mimetype
         return audio
 
-    def caption(self) -> str:
-        """Voice, format, rate, length and size in one line of text."""
+    def _caption(self) -> str:
         voice = f"{self.voice} · " if self.voice else ""
+        layout = {1: "mono", 2: "stereo"}.get(self.channels, f"{self.channels} ch")
         return (
-            f"{voice}{self.format.upper()} {self.sample_rate} Hz · {self.duration_s:.2f} s · "
-            f"{self.size / 1024:.1f} kB"
+            f"{voice}{self.format.upper()} · {self.sample_rate} Hz {layout} · "
+            f"{self.duration_s:.2f} s · {_human_size(self.size)}"
         )
 
     def _repr_html_(self) -> str:
+        """A caption and a player that never autoplays; the audio is embedded untouched."""
+        said = ""
+        if self.text:
+            shown = self.text[:_CAPTION_TEXT_CHARS]
+            shown += "…" if len(self.text) > _CAPTION_TEXT_CHARS else ""
+            said = f'<div style="color:#555">“{html.escape(shown)}”</div>'
         encoded = base64.b64encode(self.data).decode("ascii")
-        text = f'<div style="color:#555">“{html.escape(self.text)}”</div>' if self.text else ""
         return (
-            f'<div class="tts-nb-clip"><div>{html.escape(self.caption())}</div>{text}'
-            f'<audio controls preload="metadata">'
+            f'<div class="tts-nb-clip"><div>{html.escape(self._caption())}</div>{said}'
+            '<audio controls preload="metadata">'
             f'<source src="data:{self.mimetype};base64,{encoded}" type="{self.mimetype}">'
-            "</audio></div>"
+            "Your browser cannot play this audio.</audio></div>"
         )
 
     def __repr__(self) -> str:
         voice = f" voice={self.voice!r}" if self.voice else ""
         return (
             f"<Clip {self.format} {self.sample_rate} Hz {self.duration_s:.2f} s "
-            f"{self.size / 1024:.1f} kB{voice}>"
+            f"{_human_size(self.size)}{voice}>"
         )
+
+
+def _human_size(size: int) -> str:
+    """Decimal units, as file browsers show them: 81.2 kB, 2.9 MB."""
+    if size < 1000:
+        return f"{size} B"
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} kB"
+    return f"{size / 1_000_000:.1f} MB"
