@@ -7,6 +7,8 @@ import secrets
 import threading
 import time
 
+from .aspose import AsposeApp
+from .camb import CambApp
 from .cdn import CdnApp
 from .faults import ALL_KINDS, Faults
 from .server import Origin, RequestLog
@@ -76,7 +78,9 @@ class Simulator:
         }
         self.cdn = CdnApp(self)
         self.typecast = TypecastApp(self)
-        self.apps = [self.typecast, self.cdn]
+        self.camb = CambApp(self)
+        self.aspose = AsposeApp(self)
+        self.apps = [self.typecast, self.camb, self.aspose, self.cdn]
         self.origins = {
             app.name: Origin(app, self.log, self.faults, port=port + i if port else 0)
             for i, app in enumerate(self.apps)
@@ -116,8 +120,13 @@ class Simulator:
 
     def stop(self) -> None:
         if self._started:
-            for origin in self.origins.values():
-                origin.stop()
+            stoppers = [  # each waits up to one poll interval: stop them side by side
+                threading.Thread(target=origin.stop) for origin in self.origins.values()
+            ]
+            for stopper in stoppers:
+                stopper.start()
+            for stopper in stoppers:
+                stopper.join()
             self._started = False
 
     def __enter__(self) -> Simulator:

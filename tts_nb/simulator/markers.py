@@ -11,6 +11,7 @@ Write ``[[sim:NAME]]`` anywhere in the text; the marker is removed before the te
 ``[[sim:timeout]]``           the job ends with the provider's own timeout status (CAMB ``TIMEOUT``)
 ``[[sim:payment-required]]``  the job ends needing payment (CAMB ``PAYMENT_REQUIRED``)
 ``[[sim:not-exist]]``         the job's result is gone (Aspose ``NotExist``)
+``[[sim:garbled]]``           the job succeeds but its inline audio is garbled (Aspose: not base64)
 ============================  ===============================================================
 """
 
@@ -29,6 +30,7 @@ KNOWN = {
     "timeout",
     "payment-required",
     "not-exist",
+    "garbled",
 }
 
 
@@ -42,6 +44,7 @@ class Markers:
     timeout: bool = False
     payment_required: bool = False
     not_exist: bool = False
+    garbled: bool = False
 
 
 def parse_markers(text: str) -> tuple[Markers, str]:

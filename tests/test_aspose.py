@@ -1,0 +1,386 @@
+"""Aspose.OCR Cloud text-to-speech end to end over real HTTP against the simulator."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import time
+
+import pytest
+import requests
+import soundfile
+
+import tts_nb as tn
+from tts_nb.simulator import Simulator
+from tts_nb.state import State
+
+from .conftest import FAST
+
+TTS = "/v5.0/ocr/ConvertTextToSpeech"
+TRIAL = "/v5.0/ocr/ConvertTextToSpeechTrial"
+
+
+def make_client(sim, **kwargs) -> tn.Aspose:
+    options = dict(
+        client_id=sim.credentials["aspose_client_id"],
+        client_secret=sim.credentials["aspose_client_secret"],
+        base_url=sim.urls["aspose"],
+        policy=FAST,
+        min_interval=0.05,
+    )
+    options.update(kwargs)
+    return tn.Aspose(**options)
+
+
+@pytest.fixture
+def aspose(sim):
+    return make_client(sim)
+
+
+def token_requests(sim):
+    return sim.log.find(origin="aspose", method="POST", path="/connect/token")
+
+
+def submits(sim, path=TTS):
+    return [r for r in sim.log.find(origin="aspose", method="POST") if r.path == path]
+
+
+def wait_until(condition, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_text_becomes_real_english_speech(aspose, sim):
+    short = aspose.text_to_speech("Hello there.").wait(30)
+    long = aspose.text_to_speech(
+        "Hello there. This sentence is quite a bit longer, so reading it aloud takes longer."
+    ).wait(30)
+    for clip in (short, long):
+        assert clip.format == "wav" and clip.data[:4] == b"RIFF"
+        samples, rate = soundfile.read(io.BytesIO(clip.data))
+        assert rate == clip.sample_rate and len(samples) / rate == pytest.approx(clip.duration_s)
+        assert clip.rms_dbfs > -40  # speech, not silence
+        assert clip.voice == "aspose:English" and clip.meta["task_id"].startswith("TTS")
+    assert long.duration_s > 2 * short.duration_s
+    assert short.text == "Hello there."
+
+
+def test_history_shows_token_submit_and_every_status(aspose, sim):
+    job = aspose.text_to_speech("Take a moment. [[sim:slow]]")
+    job.wait(30)
+    history = job.history
+    assert list(history.step[:2]) == ["token", "submit"] and history.step.iloc[-1] == "poll"
+    assert history.http_status.tolist() == [200] * len(history)
+    polls = history[history.step == "poll"]
+    assert len(polls) == job.polls >= 3
+    assert polls.raw_status.tolist()[0] == "Pending"
+    assert "Processing" in set(polls.raw_status)
+    assert polls.raw_status.iloc[-1] == "Completed" and history.state.iloc[-1] == "SUCCEEDED"
+    assert len(history) == len(sim.log.find(origin="aspose"))
+    assert job.request == {"text": "Take a moment. [[sim:slow]]", "voice": "English",
+                           "language": "English", "trial": False}  # fmt: skip
+
+
+def test_error_status_is_job_failed_with_the_services_messages(aspose):
+    job = aspose.text_to_speech("This one breaks. [[sim:fail]]")
+    with pytest.raises(tn.JobFailed, match="the speech engine stopped on this text") as info:
+        job.wait(30)
+    assert info.value.raw_status == "Error" and job.state is State.FAILED
+    assert "send it again" in str(info.value)
+
+
+def test_not_exist_on_first_look_is_not_found_with_advice(aspose):
+    job = aspose.text_to_speech("Gone already. [[sim:not-exist]]")
+    with pytest.raises(tn.NotFound, match="Check the id, or send the text again"):
+        job.wait(30)
+    assert job.state is State.NOT_FOUND and job.raw_status == "NotExist"
+
+
+def test_a_result_deleted_after_24_hours_is_expired(sim):
+    client = make_client(sim, policy=tn.Fixed(0.2, timeout=30))
+    job = client.text_to_speech("Too late. [[sim:slow]]")
+    wait_until(lambda: job.polls >= 1 and job.raw_status in ("Pending", "Processing"))
+    sim.advance(25 * 3600)  # results are kept 24 hours
+    with pytest.raises(tn.ExpiredResult, match="deleted 24 hours after the text was sent"):
+        job.wait(30)
+    assert job.state is State.EXPIRED and job.raw_status == "NotExist"
+
+
+def test_unknown_status_is_tolerated_until_the_deadline(sim):
+    client = make_client(sim, policy=tn.Fixed(0.05, timeout=0.5))
+    job = client.text_to_speech("Hmm. [[sim:unknown-status]]")
+    with pytest.raises(tn.JobTimeout):
+        job.wait(30)
+    assert job.state is State.TIMED_OUT and job.raw_status == "Suspended" and job.polls >= 3
+    assert job.history.note.str.contains("unknown Aspose taskStatus 'Suspended'").any()
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("garbled", "not valid base64"),
+        ("empty-audio", "sent no audio|empty"),
+        ("not-audio", "not audio"),
+    ],
+)
+def test_unusable_audio_is_bad_audio(aspose, marker, message):
+    job = aspose.text_to_speech(f"Broken audio. [[sim:{marker}]]")
+    with pytest.raises(tn.BadAudio, match=message):
+        job.wait(30)
+    assert job.state is State.FAILED and job.raw_status == "Completed"
+
+
+def test_one_token_serves_many_concurrent_jobs(aspose, sim):
+    jobs = [aspose.text_to_speech(f"Number {i}.") for i in range(8)]
+    done, _ = concurrent.futures.wait(jobs, timeout=60)
+    assert len(done) == 8 and all(job.state is State.SUCCEEDED for job in jobs)
+    more = [aspose.text_to_speech(f"Later {i}.") for i in range(3)]
+    assert all(job.wait(30).duration_s > 0 for job in more)
+    assert len(token_requests(sim)) == 1
+    assert len(submits(sim)) == 11  # one POST per job
+    assert len({job.provider_ids["task_id"] for job in jobs + more}) == 11
+    api = [r for r in sim.log.find(origin="aspose") if r.path != "/connect/token"]
+    assert all(r.headers["authorization"].startswith("Bearer eyJ") for r in api)
+
+
+def test_an_expired_token_is_renewed_once_and_the_submit_resent(aspose, sim):
+    aspose.text_to_speech("Before.").wait(30)
+    sim.advance(3700)  # the token lives 3600 s
+    job = aspose.text_to_speech("After an hour.")
+    assert job.wait(30).duration_s > 0
+    assert len(token_requests(sim)) == 2
+    assert [r.status for r in submits(sim)] == [200, 401, 200]  # the 401 created no task
+    steps = list(zip(job.history.step, job.history.http_status))
+    assert steps[:3] == [("submit", 401), ("token", 200), ("submit", 200)]
+
+
+def test_a_token_refused_during_polling_is_renewed(sim):
+    client = make_client(sim, policy=tn.Fixed(0.1, timeout=30))
+    job = client.text_to_speech("Keep going. [[sim:slow]]")
+    wait_until(lambda: job.polls >= 1)
+    sim.aspose.revoke_tokens()
+    assert job.wait(30).duration_s > 0
+    rows = list(zip(job.history.step, job.history.http_status))
+    at = rows.index(("poll", 401))
+    assert rows[at + 1 : at + 3] == [("token", 200), ("poll", 200)]
+    assert len(token_requests(sim)) == 2
+
+
+def test_a_token_is_renewed_shortly_before_it_expires():
+    with Simulator(speed=1, seed=5) as sim:
+        sim.aspose.token_ttl_s = 1  # the client keeps it half its life when that is short
+        client = make_client(sim)
+        first = client.tokens.get(None)
+        assert client.tokens.get(None) == first
+        time.sleep(0.6)
+        assert client.tokens.get(None) != first
+        assert [r.status for r in token_requests(sim)] == [200, 200]
+
+
+def test_a_rejected_secret_is_never_retried(sim):
+    client = make_client(sim, client_secret="wrong-secret-123")
+    jobs = [client.text_to_speech(f"Hi {i}.") for i in range(4)]
+    errors = []
+    for job in jobs:
+        with pytest.raises(tn.AuthError) as info:
+            job.wait(10)
+        errors.append(info.value)
+        assert job.state is State.FAILED
+    assert len(token_requests(sim)) == 1  # four jobs, one failed login
+    assert submits(sim) == []
+    message = str(errors[0])
+    assert "invalid_client" in message and "does not retry a rejected secret" in message
+    assert "5 failed token requests" in message and "ASPOSE_CLIENT_SECRET" in message
+    assert sum("Not sent again" in str(e) for e in errors) == 3
+    assert all("wrong-secret-123" not in str(e) for e in errors)
+
+
+def test_a_locked_out_pair_gets_an_auth_error_that_says_so(sim):
+    cid, url = sim.credentials["aspose_client_id"], sim.urls["aspose"]
+    form = {"grant_type": "client_credentials", "client_id": cid, "client_secret": "typo"}
+    answers = [requests.post(f"{url}/connect/token", data=form).status_code for _ in range(6)]
+    assert answers == [400] * 5 + [429]  # what other programs' retry loops cause
+    client = make_client(sim, client_secret="typo")
+    job = client.text_to_speech("Locked.")
+    with pytest.raises(tn.AuthError, match="locked this client id and secret out") as info:
+        job.wait(10)
+    assert info.value.status_code == 429 and 580 < info.value.retry_after <= 600
+    assert "Wait that long without retrying" in str(info.value)
+    assert len(token_requests(sim)) == 7
+    assert make_client(sim).text_to_speech("The right pair still works.").wait(30)
+
+
+def test_trial_mode_sends_no_credentials_and_reads_a_notice(sim):
+    trial = tn.Aspose(base_url=sim.urls["aspose"], trial=True, policy=FAST, min_interval=0.05)
+    assert repr(trial).endswith("trial>")
+    clip = trial.text_to_speech("Hello there.").wait(30)
+    normal = make_client(sim).text_to_speech("Hello there.").wait(30)
+    assert clip.duration_s > normal.duration_s + 1.5  # "Please authenticate to the API…"
+    assert clip.meta["trial"] and "Evaluation mode" in clip.meta["warnings"][0]
+    trial_requests = [r for r in sim.log.find(origin="aspose") if r.path == TRIAL]
+    assert {r.method for r in trial_requests} == {"POST", "GET"}
+    assert all("authorization" not in r.headers for r in trial_requests)
+    assert len(token_requests(sim)) == 1  # only the normal client's
+
+
+def test_trial_limits_are_clear_errors(sim):
+    trial = tn.Aspose(base_url=sim.urls["aspose"], trial=True, policy=FAST, min_interval=0.05)
+    with pytest.raises(tn.InvalidInput, match="501 characters.*at most 500"):
+        trial.text_to_speech("x" * 501)
+    assert submits(sim, TRIAL) == []
+    body = {"text": "Spent.", "settings": {"language": "English", "resultType": "Wav"}}
+    for _ in range(10):  # today's allowance, spent elsewhere from the same address
+        assert requests.post(sim.urls["aspose"] + TRIAL, json=body).status_code == 200
+    job = trial.text_to_speech("One too many.")
+    with pytest.raises(tn.QuotaError, match="10 requests a day from one IP address") as info:
+        job.wait(10)
+    assert info.value.status_code == 429 and "client_id=" in str(info.value)
+    assert len(submits(sim, TRIAL)) == 11  # not sent again: the allowance renews tomorrow
+    sim.advance(24 * 3600)
+    assert trial.text_to_speech("A new day.").wait(30).duration_s > 0
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_task_ids_are_read_with_or_without_quotes(sim, quoted):
+    sim.aspose.quote_ids = quoted
+    client = make_client(sim)
+    job = client.text_to_speech("Quotes or not.")
+    assert job.wait(30).duration_s > 0
+    submit = job.exchanges[1]
+    assert submit.response_body.startswith('"') == quoted
+    task_id = job.provider_ids["task_id"]
+    assert task_id.startswith("TTS") and '"' not in task_id
+    assert sim.log.find(method="GET", path=TTS)[0].query["id"] == [task_id]
+
+
+def test_two_5xx_answers_to_a_poll_are_retried(aspose, sim):
+    sim.faults.script(500, 502, origin="aspose", method="GET", path=TTS)
+    job = aspose.text_to_speech("Resilient.")
+    assert job.wait(30).duration_s > 0
+    polls = job.history[job.history.step == "poll"]
+    assert polls.http_status.tolist()[:3] == [500, 502, 200]
+    assert polls.attempt.tolist()[:3] == [1, 2, 3]
+
+
+def test_submit_is_sent_once_even_when_it_fails(aspose, sim):
+    sim.faults.script(500, origin="aspose", method="POST", path=TTS)
+    with pytest.raises(tn.ProviderError, match="500"):
+        aspose.text_to_speech("Once only.").wait(10)
+    sim.faults.script("lost_answer", origin="aspose", method="POST", path=TTS)
+    with pytest.raises(tn.ProviderError, match="did NOT send it again"):
+        aspose.text_to_speech("Lost in transit.").wait(10)
+    assert len(submits(sim)) == 2
+
+
+def test_a_token_endpoint_outage_is_retried_once_then_fails_without_a_submit(aspose, sim):
+    sim.faults.script(503, origin="aspose", path="/connect/token")
+    assert aspose.text_to_speech("One hiccup.").wait(30).duration_s > 0
+    assert [r.status for r in token_requests(sim)] == [503, 200]
+    aspose.tokens.invalidate(aspose.tokens.get(None))
+    sim.faults.script(503, "reset", origin="aspose", path="/connect/token")
+    with pytest.raises(tn.ProviderError, match="so no speech was requested") as info:
+        aspose.text_to_speech("No token.").wait(10)
+    assert not info.value.maybe_sent and len(submits(sim)) == 1
+    assert [r.status for r in token_requests(sim)] == [503, 200, 503, None]
+
+
+def test_invalid_input_is_rejected_before_any_request(aspose, sim):
+    with pytest.raises(tn.InvalidInput, match='reads aloud only English texts. Use language="'):
+        aspose.text_to_speech("Bonjour.", language="French")
+    with pytest.raises(tn.InvalidInput, match="text is empty"):
+        aspose.text_to_speech("  ")
+    assert sim.log.find(origin="aspose") == []
+    assert aspose.text_to_speech("Lower case works.", language="english").wait(30)
+
+
+def test_half_the_credentials_is_an_error_that_names_the_missing_one(sim):
+    with pytest.raises(tn.InvalidInput, match="ASPOSE_CLIENT_SECRET is missing"):
+        tn.Aspose(client_id="abc", base_url=sim.urls["aspose"])
+
+
+def test_without_credentials_the_shared_simulator_is_used():
+    from tts_nb.simulator import shared
+
+    client = tn.Aspose()
+    assert client.simulated and client.base_url == shared().urls["aspose"]
+    assert repr(client) == "<Aspose simulator>"
+
+
+def test_secret_and_tokens_never_appear_in_reprs_histories_or_errors(sim):
+    secret = sim.credentials["aspose_client_secret"]
+    client = make_client(sim)
+    ok = client.text_to_speech("Secret keeping.")
+    ok.wait(30)
+    token = client.tokens.issued()[0]
+    failed = client.text_to_speech(f"My secret is {secret} and {token} [[sim:fail]]")
+    with pytest.raises(tn.JobFailed) as info:
+        failed.wait(30)
+    bad = make_client(sim, client_secret=secret[::-1])
+    with pytest.raises(tn.AuthError) as refused:
+        bad.text_to_speech("Nope.").wait(10)
+    texts = [
+        repr(client),
+        repr(ok),
+        repr(ok.wait(0)),
+        str(info.value),
+        str(refused.value),
+        ok.status_line(),
+        ok.history.to_string(),
+        failed.history.to_csv(),
+        repr(failed.request),
+        tn.history().to_csv(),
+        tn.jobs().to_csv(),
+        repr(client.transport.__dict__),
+        repr(client.__dict__),
+    ]
+    texts += [repr(e) for e in ok.exchanges + failed.exchanges]
+    assert all(secret not in text and token not in text for text in texts)
+    assert all(secret[::-1] not in text for text in texts)
+    assert '"access_token": "••••"' in ok.exchanges[0].response_body
+    assert "client_secret=••••" in ok.exchanges[0].request_body
+    assert "Bearer ••••" in repr(ok.exchanges[1].request_headers)
+
+
+def test_simulator_speaks_the_documented_shapes(sim):
+    url, cid = sim.urls["aspose"], sim.credentials["aspose_client_id"]
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": cid,
+        "client_secret": sim.credentials["aspose_client_secret"],
+    }
+    token = requests.post(f"{url}/connect/token", data=form).json()
+    assert token["expires_in"] == 3600 and token["token_type"] == "Bearer"
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    missing = requests.get(f"{url}{TTS}", params={"id": "x"})
+    assert missing.status_code == 401
+    assert set(missing.json()) == {"type", "title", "status", "detail", "instance"}
+    french = {"text": "Bonjour", "settings": {"language": "French", "resultType": "Wav"}}
+    rejected = requests.post(f"{url}{TTS}", json=french, headers=auth)
+    assert rejected.status_code == 400 and "Settings.Language" in rejected.json()["errors"]
+    body = {"text": "Lower case path.", "settings": {"language": "English", "resultType": "Wav"}}
+    plain = requests.post(
+        f"{url}{TTS.lower()}", json=body, headers={**auth, "Accept": "text/plain"}
+    )
+    assert plain.text.startswith("TTS") and plain.headers["Content-Type"].startswith("text/plain")
+    quoted = requests.post(f"{url}{TTS}", json=body, headers={**auth, "Accept": "application/json"})
+    assert quoted.json().startswith("TTS")
+    sim.advance(60)
+    done = requests.get(f"{url}{TTS}", params={"id": plain.text}, headers=auth).json()
+    assert done["taskStatus"] == "Completed" and done["responseStatusCode"] == "Ok"
+    assert done["results"][0]["type"] == "WavFile" and done["error"] is None
+    assert requests.delete(f"{url}{TTS}", params={"id": plain.text}, headers=auth).ok
+    gone = requests.get(f"{url}{TTS}", params={"id": plain.text}, headers=auth).json()
+    assert gone["taskStatus"] == "NotExist"
+
+
+def test_recorded_jobs_are_rebuilt_for_their_own_endpoints(aspose, sim):
+    body = {"text": "Again.", "settings": {"language": "English", "resultType": "Wav"}}
+    job = aspose.text_to_speech("Again.")
+    job.wait(30)
+    account = aspose._rebuild_operation(job.kind, body, job.request)
+    trial = aspose._rebuild_operation("trial_text_to_speech", body, job.request)
+    assert (account.path, trial.path) == (TTS, TRIAL) and trial.kind != job.kind
+    with pytest.raises(tn.InvalidInput, match="cannot resume a 'speak' job"):
+        aspose._rebuild_operation("speak", body, job.request)
