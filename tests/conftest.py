@@ -21,10 +21,11 @@ KEY_VARS = (
 
 @pytest.fixture(autouse=True)
 def _no_keys_in_env(monkeypatch, tmp_path):
-    """Tests never see the developer's keys or .env file."""
+    """Tests never see the developer's keys, .env file or job ledger (each test has its own)."""
     for name in KEY_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TTS_NB_LEDGER", str(tmp_path / "ledger"))
 
 
 @pytest.fixture

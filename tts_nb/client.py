@@ -3,16 +3,24 @@ starting jobs on the scheduler. Provider modules add only their protocol."""
 
 from __future__ import annotations
 
+import html
+import logging
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from . import ledger as ledgers
 from .errors import InvalidInput
-from .job import Job, Operation
+from .gate import gate_for
+from .job import Job, Operation, all_jobs
+from .kernel import in_kernel
 from .policy import DurationModel, PollPolicy
 from .scheduler import Scheduler, default_scheduler
 from .transport import Transport
+
+log = logging.getLogger("tts_nb")
 
 _banner_shown = False
 _banner_lock = threading.Lock()
@@ -25,21 +33,38 @@ def announce_simulator(simulator_url: str) -> None:
         if _banner_shown:
             return
         _banner_shown = True
-    print(
+    message = (
         "tts_nb: no API keys found, so requests go to the embedded simulator "
         f"({simulator_url}: offline, no account, no quota, real speech from espeak-ng). "
         "Set TYPECAST_API_KEY, CAMB_API_KEY or ASPOSE_CLIENT_ID/ASPOSE_CLIENT_SECRET to use "
-        "the real services.",
-        file=sys.stderr,
+        "the real services."
     )
+    if in_kernel():  # a calm note in the cell, not the red box notebooks give stderr
+        from IPython.display import HTML, display
+
+        display(HTML(f'<div style="{_BANNER_STYLE}">ℹ️ {html.escape(message)}</div>'))
+    else:
+        print(message, file=sys.stderr)
+
+
+_BANNER_STYLE = "border-left:4px solid #2b6cb0;background:#ebf4ff;padding:6px 10px;font-size:13px"
 
 
 class Client:
     """Base class of the provider clients.
 
     Subclasses set the class attributes and implement `_auth_headers`, `_secret_values` and
-    `_describe_error`.
+    `_describe_error`, and `_rebuild_operation` so that `tn.resume()` can continue their jobs.
+
+    Every job is recorded in the ledger (`tts_nb.ledger`) before it is sent; an identical
+    request returns the running job or the stored result instead of submitting twice
+    (``force=True`` on the request methods submits anyway); at most `max_concurrent` jobs of
+    one account are in flight, the rest wait in a queue. The default limit is the provider's
+    published one where there is one (Typecast: 2, its Free plan) and 5 elsewhere (CAMB.AI and
+    Aspose publish none); pass ``max_concurrent=`` to match your plan.
     """
+
+    clients: ClassVar[dict[str, type[Client]]] = {}  # provider name → client class
 
     provider: ClassVar[str]
     real_url: ClassVar[str]
@@ -48,6 +73,12 @@ class Client:
     default_timeout: ClassVar[float]
     default_policy: ClassVar[PollPolicy]
     duration_prior: ClassVar[tuple[float, float]]
+    default_max_concurrent: ClassVar[int | None] = 5
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "provider" in cls.__dict__:
+            Client.clients[cls.provider] = cls
 
     def __init__(
         self,
@@ -58,15 +89,25 @@ class Client:
         min_interval: float | None,
         http_timeout: tuple[float, float] = (5.0, 30.0),
         scheduler: Scheduler | None = None,
+        max_concurrent: int | None = None,
     ) -> None:
         if min_interval is not None and min_interval < 0:
             raise InvalidInput("min_interval must be >= 0 seconds.", provider=self.provider)
+        if max_concurrent is not None and (
+            isinstance(max_concurrent, bool)
+            or not isinstance(max_concurrent, int)
+            or max_concurrent < 1
+        ):
+            raise InvalidInput(
+                "max_concurrent must be a whole number >= 1 (jobs in flight at once).",
+                provider=self.provider,
+            )
         self.base_url = base_url.rstrip("/")
         self.simulated = simulated
         self.policy = policy or self.default_policy
         self.min_interval = self.default_min_interval if min_interval is None else min_interval
         self.scheduler = scheduler
-        self.duration_model = DurationModel(self.duration_prior)
+        self.duration_model = DurationModel(self._prior())
         self.transport = Transport(
             self.base_url,
             provider=self.provider,
@@ -75,6 +116,23 @@ class Client:
             secrets=self._secret_values,
             timeout=http_timeout,
         )
+        self.max_concurrent = max_concurrent or self.default_max_concurrent
+        try:
+            account = tuple(self._secret_values())
+        except Exception:  # no usable key yet: this client is an account of its own
+            account = (str(id(self)),)
+        self.gate = gate_for(self.provider, self.base_url, account, self.max_concurrent)
+
+    def _prior(self) -> tuple[float, float]:
+        """The provider's typical duration; on the shared simulator, divided by its speed, so
+        the first jobs of a sped-up notebook are not looked at minutes late."""
+        intercept, slope = self.duration_prior
+        if self.simulated:
+            from .simulator import shared
+
+            speed = shared().clock.speed
+            return intercept / speed, slope / speed
+        return intercept, slope
 
     # -- for subclasses
     def _auth_headers(self) -> dict[str, str]:
@@ -86,8 +144,64 @@ class Client:
     def _describe_error(self, response) -> str | None:
         return None
 
+    def _rebuild_operation(
+        self, kind: str, body: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> Operation:
+        """The Operation of a recorded job, from its body and request summary (for resume)."""
+        raise NotImplementedError(f"{self.provider} jobs cannot be resumed yet")
+
     # -- shared
     def _start(
+        self,
+        operation: Operation,
+        *,
+        policy: PollPolicy | None,
+        request: Mapping[str, Any],
+        text: str,
+        force: bool = False,
+    ) -> Job:
+        """Record, deduplicate, queue and start a job.
+
+        Unless `force`: an identical request still running in this kernel returns that job,
+        and one that succeeded before (here or in the ledger) returns its stored result at
+        once. Otherwise the job is written to the ledger before anything is sent.
+        """
+        body = getattr(operation, "body", None)
+        fingerprint = ledgers.fingerprint(
+            self.provider, operation.kind, self.base_url, body if body is not None else request
+        )
+        ledger = ledgers.current()
+        manual = getattr(self.scheduler, "manual", False)
+        if manual:
+            force = True  # a learner stepping through (tn.teach.steps) wants real exchanges
+        if not force:
+            running = _running_job(fingerprint)
+            if running is not None:
+                running._event(
+                    "rerun",
+                    "an identical request was made again and shares this job instead of "
+                    "submitting twice (force=True submits again)",
+                )
+                return running
+        stored = None if force else _stored_result(fingerprint, ledger)
+        if stored is None and not force:
+            _refuse_if_unconfirmed(self.provider, fingerprint, ledger)
+        job = self._new_job(operation, policy=policy, request=request, text=text)
+        job.fingerprint = fingerprint
+        if ledger is not None:
+            self._record(ledger, job, body)
+            job.recover = lambda: _recover(fingerprint, ledger, job)
+        if stored is not None:
+            job.reused_from = stored.job_id
+            return job.reuse(stored.result, stored.describe())
+        job._register()
+        if manual:  # the learner paces it, and one left half-done must not hold a slot
+            job.start()
+        else:
+            self.gate.admit(job, job.start)
+        return job
+
+    def _new_job(
         self,
         operation: Operation,
         *,
@@ -99,7 +213,7 @@ class Client:
         scrub = self.transport.scrub  # a key pasted into a text must not reach tables or views
         request = {k: scrub(v) if isinstance(v, str) else v for k, v in request.items()}
         timeout = policy.timeout if policy.timeout is not None else self.default_timeout
-        job = Job(
+        return Job(
             operation,
             transport=self.transport,
             scheduler=self.scheduler or default_scheduler(),
@@ -110,11 +224,90 @@ class Client:
             duration_model=self.duration_model,
             text_length=len(text),
         )
-        return job.start()
+
+    def _record(self, ledger: ledgers.Ledger, job: Job, body: Any) -> None:
+        """Write the job down now, synchronously, and keep its record current as it moves."""
+        try:
+            ledger.record_new(
+                job,
+                fingerprint=job.fingerprint,
+                endpoint=self.base_url,
+                embedded=self.simulated,
+                body=_scrubbed(body, self.transport.scrub),
+            )
+        except ledgers.LEDGER_ERRORS as exc:
+            ledgers.warn_unavailable(ledger, exc)
+            return
+        job.observe(ledger.observer)
 
     def __repr__(self) -> str:
         where = "simulator" if self.simulated else self.base_url
         return f"<{type(self).__name__} {where}>"
+
+
+def _running_job(fingerprint: str) -> Job | None:
+    """A job of this kernel with this fingerprint that is still queued or running."""
+    for job in reversed(all_jobs()):
+        if job.fingerprint == fingerprint and not job.done() and not job.manual:
+            return job
+    return None
+
+
+def _stored_result(
+    fingerprint: str, ledger: ledgers.Ledger | None, exclude: Job | None = None
+) -> ledgers.Stored | None:
+    """The newest result of an identical request: from this kernel's jobs, else the ledger."""
+    for job in reversed(all_jobs()):
+        if job is not exclude and job.fingerprint == fingerprint and job.clip is not None:
+            return ledgers.Stored(job.id, job.finished_at or 0.0, job.clip)
+    if ledger is None:
+        return None
+    try:
+        return ledger.find_result(fingerprint)
+    except ledgers.LEDGER_ERRORS as exc:
+        log.warning("tts_nb: the ledger could not be searched: %s", exc)
+        return None
+
+
+def _refuse_if_unconfirmed(provider: str, fingerprint: str, ledger: ledgers.Ledger | None) -> None:
+    """An identical request may already have been charged: never send it again silently."""
+    newest = next((j for j in reversed(all_jobs()) if j.fingerprint == fingerprint), None)
+    doubt = None
+    if newest is not None and newest.submit_unconfirmed:
+        doubt = (newest.id, newest.created_at)
+    elif newest is None and ledger is not None:
+        try:
+            record = ledger.latest(fingerprint)
+        except ledgers.LEDGER_ERRORS:
+            record = None
+        if record is not None and record["submit_unconfirmed"]:
+            doubt = (record["id"], record["created_at"])
+    if doubt is not None:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doubt[1]))
+        raise InvalidInput(
+            f"An identical {provider} request (job {doubt[0]}, {when}) was sent but its answer "
+            "never arrived: the provider may have accepted and charged it, so tts_nb does not "
+            "send it again by itself. Check the provider's dashboard; pass force=True to "
+            "submit again anyway.",
+            provider=provider,
+        )
+
+
+def _recover(fingerprint: str, ledger: ledgers.Ledger, job: Job) -> tuple[Any, str] | None:
+    """For a job whose result expired: a stored copy of an identical request, if any."""
+    stored = _stored_result(fingerprint, ledger, exclude=job)
+    return None if stored is None else (stored.result, stored.describe())
+
+
+def _scrubbed(value: Any, scrub) -> Any:
+    """`value` with every secret masked in its strings, at any depth."""
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, Mapping):
+        return {k: _scrubbed(v, scrub) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrubbed(v, scrub) for v in value]
+    return value
 
 
 def resolve_endpoint(
@@ -128,3 +321,36 @@ def resolve_endpoint(
             return base_url, False  # an explicit URL without a key: the caller knows best
         return None, True
     return base_url or real_url, False
+
+
+def resolve_single_key(
+    provider: str,
+    *,
+    api_key: str | None,
+    key_env: str,
+    base_url: str | None,
+    url_env: str,
+    real_url: str,
+):
+    """(base URL, key, simulated) for a provider with one API key.
+
+    The key comes from the argument, the environment or `.env`; without one (or with
+    ``TTS_NB_PROVIDER=simulator``) the shared simulator and its key are used, and the banner
+    says so once.
+    """
+    from .credentials import Secret, find_secret, find_setting
+
+    key = find_secret(api_key, key_env)
+    url, simulated = resolve_endpoint(
+        provider,
+        has_key=key is not None,
+        base_url=find_setting(base_url, url_env),
+        real_url=real_url,
+    )
+    if simulated:
+        from .simulator import shared
+
+        sim = shared()
+        url, key = sim.urls[provider], Secret(sim.credentials[f"{provider}_api_key"])
+        announce_simulator(url)
+    return url, key, simulated

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from .errors import (
     BadAudio,
     ExpiredResult,
+    InvalidInput,
     JobFailed,
     JobTimeout,
     NotFound,
@@ -182,17 +183,25 @@ class Job(concurrent.futures.Future):
         self._t0 = self._clock.now()
         self._last_running_at: float | None = None
         self._fetch_attempts = 0
+        self._outcome: Any = None
+        self._registered = False
+        # Set by the client and read by the ledger (tts_nb.ledger):
+        self.fingerprint: str | None = None  # identical requests share it
+        self.submit_started_at: float | None = None  # a submit may be on the wire from here
+        self.submit_unconfirmed = False  # sent, but no usable answer: never re-sent silently
+        self.reused_from: str | None = None  # the ledger job whose stored result this is
+        # Where an expired result can still be found: returns (result, note) or None.
+        self.recover: Callable[[], tuple[Any, str] | None] | None = None
 
     # ----------------------------------------------------------------- public
     @property
     def clip(self) -> Any:
-        """The result once the job succeeded, else None (never blocks).
+        """The result once the job has one, else None (never blocks).
 
+        A job has a result when it SUCCEEDED, or when it EXPIRED but a stored copy was used.
         `job.result(timeout)` is the `Future` spelling of `job.wait(timeout)`.
         """
-        if self.state is State.SUCCEEDED:
-            return super().result(0)
-        return None
+        return self._outcome
 
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the job ends and return its result, or raise its error.
@@ -268,13 +277,54 @@ class Job(concurrent.futures.Future):
             line += f" — {self.error}"
         return line
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
+        """In Jupyter: the live view (`tts_nb.widgets.JobView`); as text: the status line."""
+        from .widgets.view import job_mimebundle
+
+        return job_mimebundle(self)
+
+    @property
+    def manual(self) -> bool:
+        """True for a step-by-step job (`tn.teach.steps`): nothing happens until `step()`."""
+        return getattr(self._scheduler, "manual", False)
+
+    def step(self):
+        """Run this job's next step now (the submit, one poll, or the download).
+
+        Only for step-by-step jobs, where the learner plays the scheduler, one cell per step.
+        Returns a `tts_nb.teaching.Transcript` of the step's HTTP exchanges (raw JSON, curl).
+        """
+        if not self.manual:
+            raise InvalidInput(
+                "job.step() is for step-by-step jobs, and this one polls by itself. Start one "
+                "with tn.teach.steps(client).speak(...), then call job.step() once per cell.",
+                provider=self.provider,
+            )
+        with self._lock:
+            timer, self._timer = self._timer, None
+        before = len(self.exchanges)
+        if timer is not None and not timer.cancelled and not self.state.terminal:
+            timer.fn()
+        from .teaching import Transcript
+
+        return Transcript(self.exchanges[before:], job=self)
+
     # ----------------------------------------------------------------- engine
     def start(self) -> Job:
         """Register the job and schedule its submit (called by clients)."""
-        with _registry_lock:
-            _registry.append(self)
-        self._timer = self._scheduler.call_soon(self._guarded(self._submit_step))
+        self._register()
+        with self._lock:
+            if self.state.terminal:  # cancelled while it waited for a slot
+                return self
+            self._timer = self._scheduler.call_soon(self._guarded(self._submit_step))
         return self
+
+    def _register(self) -> None:
+        """List the job in `all_jobs()` (once), e.g. while it waits for a concurrency slot."""
+        with _registry_lock:
+            if not self._registered:
+                self._registered = True
+                _registry.append(self)
 
     def _guarded(self, step: Callable[[], None]) -> Callable[[], None]:
         """A step that can never kill a worker: any surprise ends the job with a clear error."""
@@ -282,13 +332,20 @@ class Job(concurrent.futures.Future):
         def run() -> None:
             try:
                 step()
-            except Exception as exc:  # a parser bug or a broken answer we did not foresee
-                log.exception("tts_nb: job %s crashed", self.id)
-                error = ProviderError(
+            except BaseException as exc:  # a parser bug or a broken answer we did not foresee
+                log.error("tts_nb: job %s crashed: %s", self.id, type(exc).__name__)
+                try:
+                    detail = self._transport.scrub(str(exc))[:500]
+                except BaseException:  # even an exception whose str() fails must end the job
+                    detail = "(no description)"
+                message = (
                     f"{self.provider}: unexpected problem while handling the answer: "
-                    f"{type(exc).__name__}: {self._transport.scrub(str(exc))}",
-                    provider=self.provider,
+                    f"{type(exc).__name__}: {detail}. Please report it."
                 )
+                if self.submit_started_at is not None and not self.provider_ids:
+                    self.submit_unconfirmed = True
+                    message += f" {self._unconfirmed_advice()}"
+                error = ProviderError(message, provider=self.provider)
                 self._finish_error(error, State.FAILED)
 
         return run
@@ -300,27 +357,19 @@ class Job(concurrent.futures.Future):
         if self.state.terminal:
             return
         if self._pacer is None:
-            self._t0 = self._clock.now()
-            expected = None
-            if self._duration_model is not None:
-                expected = self._duration_model.predict(self._text_length)
-            self._pacer = Pacer(
-                self.policy,
-                min_interval=self.min_interval,
-                deadline=self._t0 + self.timeout,
-                expected=expected,
-            )
+            self._make_pacer()
+        if self.submit_started_at is None:
+            self.submit_started_at = self._clock.wall()
+            self._changed()  # the ledger notes "a submit may be on the wire" before it is
         try:
             seen = self._op.submit(self._call("submit"))
         except TTSError as error:
             if self._resubmit_allowed(error):
                 return
-            if isinstance(error, ProviderError) and error.maybe_sent:
+            if isinstance(error, ProviderError) and (error.maybe_sent or self._submit_answered()):
+                self.submit_unconfirmed = True
                 error = ProviderError(
-                    f"{error} The submit request may have reached {self.provider}, but no answer "
-                    "came back, so tts_nb does not know the job's id and did NOT send it again "
-                    "(a second submit could be charged twice). Check the provider's dashboard; "
-                    "to submit again deliberately, run the request again.",
+                    f"{error} {self._unconfirmed_advice()}",
                     provider=self.provider,
                     maybe_sent=True,
                 )
@@ -329,17 +378,47 @@ class Job(concurrent.futures.Future):
         self._observe(seen)
         self._continue(seen)
 
+    def _make_pacer(self) -> None:
+        self._t0 = self._clock.now()
+        expected = None
+        if self._duration_model is not None:
+            expected = self._duration_model.predict(self._text_length)
+        self._pacer = Pacer(
+            self.policy,
+            min_interval=self.min_interval,
+            deadline=self._t0 + self.timeout,
+            expected=expected,
+        )
+
+    def _submit_answered(self) -> bool:
+        """The provider accepted the submit (2xx) although its answer was unusable."""
+        with self._lock:
+            return any(
+                e.step == "submit" and e.status is not None and 200 <= e.status < 300
+                for e in self.exchanges
+            )
+
+    def _unconfirmed_advice(self) -> str:
+        return (
+            f"The submit request may have reached {self.provider}, but no usable answer came "
+            "back, so tts_nb does not know the job's id and did NOT send it again (a second "
+            "submit could be charged twice). Check the provider's dashboard; to submit again "
+            "deliberately, run the request again with force=True."
+        )
+
     def _resubmit_allowed(self, error: TTSError) -> bool:
-        """A 429 on submit means "not accepted": sending again later costs nothing."""
-        if not (isinstance(error, QuotaError) and error.status_code == 429):
-            return False
-        if error.retry_after is None:  # no hint when it will be accepted: let the user decide
-            return False
+        """429, or 503 with Retry-After, on submit means "not accepted, come back later":
+        sending again then costs nothing."""
+        if error.status_code not in (429, 503) or error.retry_after is None:
+            return False  # no hint that it was refused and when to come back: let the user decide
         wait = max(error.retry_after, self.min_interval)
         now = self._clock.now()
         if now + wait > self._pacer.deadline:
             return False
-        self._note(f"not accepted (429); submitting again in {wait:g} s, nothing was charged")
+        self._note(
+            f"not accepted ({error.status_code}); submitting again in {wait:g} s, nothing was "
+            "charged"
+        )
         self._timer = self._scheduler.call_at(now + wait, self._guarded(self._submit_step))
         return True
 
@@ -361,7 +440,12 @@ class Job(concurrent.futures.Future):
 
     def _continue(self, seen: Observation) -> None:
         if seen.state is State.SUCCEEDED:
-            self._fetch_step(seen)
+            if self.manual:  # a learner downloads in a cell of its own
+                self._timer = self._scheduler.call_soon(
+                    self._guarded(lambda: self._fetch_step(seen))
+                )
+            else:
+                self._fetch_step(seen)
         elif seen.state.terminal:
             error_type = _STATE_ERRORS.get(seen.state, JobFailed)
             message = seen.message or f"{self.provider} reported {seen.raw_status!r}."
@@ -410,7 +494,9 @@ class Job(concurrent.futures.Future):
         try:
             result = self._op.fetch(self._call("fetch"), self.provider_ids, seen)
         except TTSError as error:
-            if _is_transient(error) and self._fetch_attempts < FETCH_ATTEMPTS:
+            # A broken download is fetched again too: GETs are free, and CDNs hiccup.
+            retry = _is_transient(error) or isinstance(error, BadAudio)
+            if retry and self._fetch_attempts < FETCH_ATTEMPTS:
                 self._note(f"transient: {error} — fetching again")
                 when = self._clock.now() + max(self.min_interval, error.retry_after or 0.0)
                 self._timer = self._scheduler.call_at(
@@ -478,21 +564,35 @@ class Job(concurrent.futures.Future):
                 self._note(seen.message)
         self._changed()
 
-    def _finish_success(self, result: Any) -> None:
+    # Observers (the ledger) see the final state before anyone waiting on the job does, so
+    # once `wait()` returns, the result is already on disk.
+    def _finish_success(
+        self, result: Any, state: State = State.SUCCEEDED, note: str | None = None
+    ) -> None:
         with self._lock:
             if self.state.terminal:
                 return
-            self.state = State.SUCCEEDED
+            self.state = state
             self.finished_at = self._clock.wall()
             self.next_poll_at = None
-            self._annotate(state=State.SUCCEEDED.value)
-            self.set_result(result)
+            self._outcome = result
+            self._annotate(state=state.value)
+            if note:
+                self._note(note)
         self._changed()
+        self.set_result(result)
 
     def _finish_error(self, error: TTSError, state: State) -> None:
+        if state is State.EXPIRED and self._recover_expired():
+            return
         with self._lock:
             if self.state.terminal:
                 return
+            if state is State.EXPIRED and self.recover is not None:
+                error.message += (
+                    " tts_nb's ledger holds no copy of this result either, so only submitting "
+                    "the request again (it is charged again) can recover it."
+                )
             error.job = self
             self.error = error
             self.state = state
@@ -500,8 +600,82 @@ class Job(concurrent.futures.Future):
             self.next_poll_at = None
             self._annotate(state=state.value)
             self._note(str(error))
-            self.set_exception(error)
         self._changed()
+        self.set_exception(error)
+
+    def _recover_expired(self) -> bool:
+        """An expired result that the ledger still holds: use the stored copy (state EXPIRED)."""
+        if self.recover is None:
+            return False
+        try:
+            found = self.recover()
+        except Exception:  # a broken ledger must not hide the real outcome
+            log.exception("tts_nb: looking for a stored copy of job %s failed", self.id)
+            return False
+        if found is None:
+            return False
+        result, source = found
+        self._finish_success(
+            result,
+            State.EXPIRED,
+            note=f"the provider's copy has expired; the stored copy of {source} is used "
+            "(no request was charged)",
+        )
+        return True
+
+    # ------------------------------------------------ events, resume and reuse
+    def _event(self, step: str, note: str, state: State | None = None) -> None:
+        """A history row that is not an HTTP exchange: queued, resumed, reused."""
+        with self._lock:
+            now = self._clock.wall()
+            self._rows.append(
+                {
+                    "job": self.id,
+                    "provider": self.provider,
+                    "n": len(self._rows) + 1,
+                    "time": now,
+                    "elapsed_s": round(now - self.created_at, 3),
+                    "step": step,
+                    "attempt": None,
+                    "method": None,
+                    "url": None,
+                    "http_status": None,
+                    "latency_s": None,
+                    "raw_status": None,
+                    "state": state.value if state is not None else None,
+                    "next_poll_in_s": None,
+                    "note": note,
+                }
+            )
+        self._changed()
+
+    def reuse(self, result: Any, source: str) -> Job:
+        """Finish at once with a stored result of an identical request (nothing is sent)."""
+        self._register()
+        self._event(
+            "reuse",
+            f"reused the result of {source}: an identical request, so nothing was sent and "
+            "nothing charged; pass force=True to submit again",
+        )
+        self._finish_success(result)
+        return self
+
+    def resume(self, ids: Mapping[str, Any], rows: list[dict[str, Any]], note: str) -> Job:
+        """Continue polling a job submitted earlier (e.g. by a kernel that has restarted).
+
+        The provider ids are all it needs: nothing is submitted again. The earlier history
+        rows are kept, and the deadline counts from now.
+        """
+        self._register()
+        with self._lock:
+            self.provider_ids.update(ids)
+            self.state = State.RUNNING
+            self._rows = [dict(row, job=self.id) for row in rows]
+        self._event("resume", note, State.RUNNING)
+        self._make_pacer()
+        with self._lock:  # look at once: it may well have finished meanwhile
+            self._timer = self._scheduler.call_soon(self._guarded(self._poll_step))
+        return self
 
     def _changed(self) -> None:
         for callback in list(self._observers):

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -80,6 +81,9 @@ class Transport:
         provider: the provider's name, carried by errors.
         timeout: (connect, read) seconds for every request.
         retries: how many times a GET is re-sent after a 5xx or a dropped connection.
+        max_bytes: the largest answer accepted (100 MiB): a bigger one is cut off, unread.
+        download_timeout: seconds one answer may take to arrive in full (120 s), however
+            steadily it trickles in (the read timeout only bounds the gaps).
     """
 
     def __init__(
@@ -94,8 +98,12 @@ class Transport:
         retries: int = 2,
         backoff_factor: float = 0.2,
         pool_size: int = 16,
+        max_bytes: int = 100 * 2**20,
+        download_timeout: float = 120.0,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
+        self.max_bytes = max_bytes
+        self.download_timeout = download_timeout
         self.origin = origin_of(self.base_url)
         self.provider = provider
         self.timeout = timeout
@@ -147,16 +155,18 @@ class Transport:
         form: dict[str, str] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
-        max_bytes: int = 100 * 2**20,
-        download_timeout: float = 120.0,
+        max_bytes: int | None = None,
+        download_timeout: float | None = None,
         raise_for_status: bool = True,
     ) -> requests.Response:
         """Send one request (following redirects), record it, and return the response.
 
         Raises a typed `TTSError` for connection failures and, unless `raise_for_status` is
         False, for HTTP errors. Bodies larger than `max_bytes` or slower than
-        `download_timeout` are refused.
+        `download_timeout` (default: the transport's) are refused.
         """
+        max_bytes = self.max_bytes if max_bytes is None else max_bytes
+        download_timeout = self.download_timeout if download_timeout is None else download_timeout
         url = self.url(url) if "://" not in url else url
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_once(
@@ -202,7 +212,11 @@ class Transport:
         max_bytes,
         download_timeout,
     ) -> requests.Response:
-        scheme = urlsplit(url).scheme
+        try:
+            scheme = urlsplit(url).scheme
+            own_origin = self.is_own_origin(url)
+        except ValueError:  # e.g. "http://[::1" or a port that is not a number
+            scheme, own_origin = "malformed", False
         if scheme not in ("http", "https"):
             raise ProviderError(
                 f"{self.provider}: refusing to follow a {scheme or 'relative'} URL taken from a "
@@ -212,12 +226,22 @@ class Transport:
         send_headers = {"User-Agent": "tts_nb"}
         if headers:
             send_headers.update(headers)
-        if authed and self.is_own_origin(url):
+        if authed and own_origin:
             send_headers.update(self._auth_headers())
-        request = requests.Request(
-            method, url, headers=send_headers, json=json_body, data=form, params=params
-        )
-        prepared = self.session.prepare_request(request)
+        try:
+            prepared = self.session.prepare_request(
+                requests.Request(
+                    method, url, headers=send_headers, json=json_body, data=form, params=params
+                )
+            )
+        except (requests.RequestException, ValueError, UnicodeError) as exc:
+            raise ProviderError(
+                f"{self.provider}: cannot build the request to {self._safe_url(url)!r} "
+                f"({type(exc).__name__}: {self.scrub(str(exc))[:200]}): a malformed URL from "
+                "the provider's answer, or a value JSON cannot carry (NaN, infinity). Nothing "
+                "was sent.",
+                provider=self.provider,
+            ) from None
         record = Exchange(
             step=step,
             method=method,
@@ -231,12 +255,20 @@ class Transport:
             response = self.session.send(
                 prepared, timeout=self.timeout, allow_redirects=False, stream=True
             )
-            self._read_body(response, max_bytes, t0 + download_timeout)
-        except requests.RequestException as exc:
+            self._read_body(response, max_bytes, t0, download_timeout)
+        # Unreadable answers (a header that is not UTF-8, a broken status line) are as good as
+        # no answer: a typed error, and a submit counts as maybe sent.
+        except (requests.RequestException, ValueError, UnicodeError, HTTPException) as exc:
             record.latency_s = time.monotonic() - t0
             record.error = self.scrub(_describe_exception(exc))
             self._emit(recorder, record)
             raise self._connection_error(method, exc) from None
+        except ProviderError as exc:  # too large or too slow: recorded, then raised
+            record.latency_s = time.monotonic() - t0
+            record.status = response.status_code
+            record.error = str(exc)
+            self._emit(recorder, record)
+            raise
         record.latency_s = time.monotonic() - t0
         self._emit_retries(recorder, record, response)
         record.status = response.status_code
@@ -249,21 +281,27 @@ class Transport:
         self._emit(recorder, record)
         return response
 
-    def _read_body(self, response: requests.Response, max_bytes: int, deadline: float) -> None:
+    def _read_body(
+        self, response: requests.Response, max_bytes: int, t0: float, limit: float
+    ) -> None:
         chunks, size = [], 0
         for chunk in response.iter_content(64 * 1024):
             size += len(chunk)
             if size > max_bytes:
                 response.close()
                 raise ProviderError(
-                    f"{self.provider}: the answer is larger than {max_bytes // 2**20} MiB; "
-                    "refusing to download it.",
+                    f"{self.provider}: the answer is larger than {_size(max_bytes)}, the "
+                    "transport's max_bytes; refusing to download it. Raise "
+                    "client.transport.max_bytes if you expect such large results.",
                     provider=self.provider,
                 )
-            if time.monotonic() > deadline:
+            if time.monotonic() > t0 + limit:
                 response.close()
                 raise ProviderError(
-                    f"{self.provider}: the download was too slow and was stopped.",
+                    f"{self.provider}: the download took longer than "
+                    f"{limit:g} s (the transport's download_timeout) and was "
+                    f"stopped after {_size(size)}. Try again; raise "
+                    "client.transport.download_timeout on a slow connection.",
                     provider=self.provider,
                 )
             chunks.append(chunk)
@@ -367,7 +405,8 @@ class Transport:
     def _preview_response(self, response: requests.Response) -> str:
         kind = response.headers.get("Content-Type", "")
         body = response.content or b""
-        if kind.startswith(("application/json", "text/")) or body[:1] in (b"{", b"["):
+        readable = kind.startswith("text/") or "json" in kind or "xml" in kind
+        if readable or body[:1] in (b"{", b"[", b"<"):
             text = body[:BODY_PREVIEW].decode("utf-8", "replace")
             return self.scrub(text)
         return f"<{len(body)} bytes {kind or 'binary'}>"
@@ -390,6 +429,10 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def _short_body(response: requests.Response) -> str:

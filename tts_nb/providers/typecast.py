@@ -14,13 +14,13 @@ The protocol, as the seed document and Typecast's reference show it:
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..client import Client, announce_simulator, resolve_endpoint
+from ..client import Client, resolve_single_key
 from ..clip import Clip
-from ..credentials import Secret, find_secret, find_setting
 from ..errors import AuthError, ExpiredResult, InvalidInput, NotFound, ProviderError
 from ..job import Call, Job, Observation
 from ..policy import Adaptive, PollPolicy
@@ -66,6 +66,8 @@ class Typecast(Client):
         base_url: default ``TTS_NB_TYPECAST_URL``, else https://typecast.ai.
         policy: how to poll; default `Adaptive` (first look near the expected finish).
         min_interval: the fastest polling allowed; 1 s as Typecast asks.
+        max_concurrent: jobs in flight at once (default 2, the Free plan's limit; Lite 5,
+            Plus 15); more wait in a queue instead of getting 429 answers.
 
     Example:
         >>> tc = tn.Typecast()
@@ -77,6 +79,7 @@ class Typecast(Client):
     real_url = "https://typecast.ai"
     url_env = "TTS_NB_TYPECAST_URL"
     default_min_interval = 1.0
+    default_max_concurrent = 2  # the Free plan's cap (Lite 5, Plus 15): pass max_concurrent=
     default_timeout = 30 * 60.0
     default_policy: PollPolicy = Adaptive()
     duration_prior = (1.0, 0.06)
@@ -89,19 +92,14 @@ class Typecast(Client):
         min_interval: float | None = None,
         **options: Any,
     ) -> None:
-        key = find_secret(api_key, "TYPECAST_API_KEY")
-        url, simulated = resolve_endpoint(
+        url, key, simulated = resolve_single_key(
             PROVIDER,
-            has_key=key is not None,
-            base_url=find_setting(base_url, self.url_env),
+            api_key=api_key,
+            key_env="TYPECAST_API_KEY",
+            base_url=base_url,
+            url_env=self.url_env,
             real_url=self.real_url,
         )
-        if simulated:
-            from ..simulator import shared
-
-            sim = shared()
-            url, key = sim.urls[PROVIDER], Secret(sim.credentials["typecast_api_key"])
-            announce_simulator(url)
         self._key = key
         self._actors: list[dict[str, Any]] | None = None
         super().__init__(
@@ -151,9 +149,14 @@ class Typecast(Client):
         lang: str = "auto",
         *,
         policy: PollPolicy | None = None,
+        force: bool = False,
         **options: Any,
     ) -> Job:
         """Start speech synthesis; returns a running `Job` at once.
+
+        An identical request that is still running returns that job, and one that succeeded
+        before (in this kernel or in the ledger) returns its stored result at once: nothing is
+        sent or charged twice. ``force=True`` submits anyway.
 
         Args:
             text: what to say.
@@ -178,7 +181,17 @@ class Typecast(Client):
             "lang": lang,
             **{k: v for k, v in body.items() if k not in ("text", "actor_id", "lang")},
         }
-        return self._start(operation, policy=policy, request=request, text=body["text"])
+        return self._start(
+            operation, policy=policy, request=request, text=body["text"], force=force
+        )
+
+    def _rebuild_operation(
+        self, kind: str, body: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> SpeakOperation:
+        """A recorded speak job's protocol half, so `tn.resume()` can poll it again."""
+        if kind != SpeakOperation.kind or not isinstance(body, Mapping):
+            raise InvalidInput(f"typecast cannot resume a {kind!r} job.", provider=PROVIDER)
+        return SpeakOperation(body, voice=f"typecast:{request.get('voice') or body['actor_id']}")
 
     # ------------------------------------------------------------- validation
     def _body(self, text: str, actor_id: str, lang: str, options: dict) -> dict[str, Any]:
@@ -198,7 +211,11 @@ class Typecast(Client):
     def _option(self, name: str, value: Any) -> Any:
         if name in RANGES:
             low, high, kind = RANGES[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+            ):
                 raise InvalidInput(f"{name} must be a number in {low}..{high}.", provider=PROVIDER)
             if kind is int and value != int(value):
                 raise InvalidInput(
@@ -221,7 +238,12 @@ class Typecast(Client):
                 raise InvalidInput("xapi_audio_format must be 'wav' or 'mp3'.", provider=PROVIDER)
             return value
         if name == "duration":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise InvalidInput(
                     "duration must be a positive number of seconds.", provider=PROVIDER
                 )

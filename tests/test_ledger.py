@@ -1,0 +1,553 @@
+"""The job ledger over real HTTP: recorded before sending, reused on re-runs, resumed after a
+kernel dies (real subprocesses killed with SIGKILL), shared by concurrent kernels, and sound
+after a process is killed in the middle of writing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import tts_nb as tn
+from tts_nb.ledger import Ledger
+from tts_nb.simulator import Simulator
+from tts_nb.state import State
+
+from .conftest import FAST
+
+
+def posts(sim):
+    return sim.log.find(origin="typecast", method="POST", path="/api/speak")
+
+
+def ledger_dir() -> Path:
+    return Path(os.environ["TTS_NB_LEDGER"])
+
+
+def other_view() -> Ledger:
+    """The ledger as another process sees it: a connection of its own."""
+    return Ledger(ledger_dir())
+
+
+def child_env(sim, ledger: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TYPECAST_API_KEY": sim.credentials["typecast_api_key"],
+        "TTS_NB_TYPECAST_URL": sim.urls["typecast"],
+        "TTS_NB_LEDGER": str(ledger),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def run_child(code: str, env: dict[str, str], timeout: float = 60) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_a_job_is_recorded_before_its_submit_is_sent(tc, actor, sim):
+    seen_at_submit = []
+    handle = sim.typecast.handle
+
+    def spy(request):
+        if request.method == "POST":
+            seen_at_submit.append([(r["state"], r["phase"]) for r in other_view().records()])
+        return handle(request)
+
+    sim.typecast.handle = spy
+    job = tc.speak("Written down first.", actor_id=actor)
+    job.wait(30)
+    assert seen_at_submit == [[("PENDING", "submitting")]]
+    record = other_view().get(job.id)
+    assert record["request"]["text"] == "Written down first."
+    assert record["body"]["actor_id"] == actor
+    assert len(record["fingerprint"]) == 64
+
+
+def test_ids_history_state_and_result_are_recorded(tc, actor, sim):
+    job = tc.speak("Everything on disk.", actor_id=actor)
+    clip = job.wait(30)
+    view = other_view()
+    record = view.get(job.id)
+    assert record["state"] == "SUCCEEDED" and record["phase"] == "done"
+    assert record["provider_ids"] == job.provider_ids
+    assert record["polls"] == job.polls and record["raw_status"] == "done"
+    assert view.rows([job.id]) == job.rows  # every row, with its final annotations
+    digest = hashlib.sha256(clip.data).hexdigest()
+    stored = ledger_dir() / "results" / digest[:2] / f"{digest}.wav"
+    assert stored.read_bytes() == clip.data
+    again = view.load_result(record)
+    assert again.data == clip.data and again.voice == clip.voice and again.text == clip.text
+    key = sim.credentials["typecast_api_key"]
+    for path in ledger_dir().rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+
+
+def test_a_rerun_returns_the_stored_result_without_submitting(tc, actor, sim):
+    first = tc.speak("Only once, please.", actor_id=actor)
+    clip = first.wait(30)
+    again = tc.speak("Only once, please.", actor_id=actor)
+    assert again.done() and again.state is State.SUCCEEDED  # at once
+    assert again is not first and again.reused_from == first.id
+    assert again.wait(0).data == clip.data
+    assert len(posts(sim)) == 1
+    note = again.history.note.iloc[0]
+    assert first.id in note and "force=True" in note and "nothing was sent" in note
+    assert again.history.step.tolist() == ["reuse"]
+    forced = tc.speak("Only once, please.", actor_id=actor, force=True)
+    assert forced.wait(30).duration_s > 0 and forced.reused_from is None
+    assert len(posts(sim)) == 2
+    jobs = tn.jobs()
+    assert jobs.set_index("job").loc[again.id, "note"].startswith("reused the stored result")
+
+
+def test_the_stored_result_is_reused_across_kernels(sim, actor):
+    ledger = ledger_dir()
+    out = run_child(
+        f"""
+        import tts_nb as tn
+        tc = tn.Typecast(policy=tn.Fixed(0.05), min_interval=0.05)
+        print(tc.speak("Across kernels.", actor_id="{actor}").wait(30).size)
+        """,
+        child_env(sim, ledger),
+    )
+    assert int(out) > 1000 and len(posts(sim)) == 1
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"], base_url=sim.urls["typecast"], policy=FAST
+    )
+    job = client.speak("Across kernels.", actor_id=actor)
+    assert job.state is State.SUCCEEDED and job.clip.size == int(out)
+    assert len(posts(sim)) == 1
+
+
+def test_an_identical_running_request_returns_the_same_job(tc, actor, sim):
+    first = tc.speak("Patience is a virtue. [[sim:slow]]", actor_id=actor)
+    second = tc.speak("Patience is a virtue. [[sim:slow]]", actor_id=actor)
+    assert second is first
+    assert "identical request" in first.history.note.str.cat(sep=" ")
+    first.wait(60)
+    assert len(posts(sim)) == 1
+
+
+def test_an_unconfirmed_submit_is_marked_and_never_resent_silently(tc, actor, sim):
+    sim.faults.script("lost_answer", origin="typecast", method="POST")
+    job = tc.speak("Lost in the post.", actor_id=actor)
+    with pytest.raises(tn.ProviderError, match="did NOT send it again"):
+        job.wait(30)
+    assert job.submit_unconfirmed
+    record = other_view().get(job.id)
+    assert record["state"] == "FAILED" and record["submit_unconfirmed"]
+    assert "may have reached typecast" in record["error"]
+    with pytest.raises(tn.InvalidInput, match=f"job {job.id}.*force=True"):
+        tc.speak("Lost in the post.", actor_id=actor)
+    assert len(posts(sim)) == 1
+    assert tc.speak("Lost in the post.", actor_id=actor, force=True).wait(30).duration_s > 0
+    assert len(posts(sim)) == 2
+    assert tn.jobs().set_index("job").loc[job.id, "note"].startswith("submit unconfirmed")
+
+
+def test_an_expired_link_falls_back_to_the_stored_copy(sim, actor):
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=tn.Fixed(0.3),
+        min_interval=0.05,
+    )
+    first = client.speak("Keep a copy.", actor_id=actor)
+    clip = first.wait(30)
+    again = client.speak("Keep a copy.", actor_id=actor, force=True)
+    while not again.provider_ids:
+        time.sleep(0.01)
+    sim.advance(25 * 3600)  # the new job's 24-hour link expires before anyone looks
+    assert again.wait(30).data == clip.data
+    assert again.state is State.EXPIRED and again.error is None
+    note = again.history.note.str.cat(sep=" ")
+    assert f"stored copy of job {first.id}" in note
+    assert other_view().get(again.id)["state"] == "EXPIRED"
+
+
+def test_an_expired_link_without_a_stored_copy_says_only_a_resubmit_helps(sim, actor):
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=tn.Fixed(0.3),
+        min_interval=0.05,
+    )
+    job = client.speak("No copy anywhere.", actor_id=actor)
+    while not job.provider_ids:
+        time.sleep(0.01)
+    sim.advance(25 * 3600)
+    with pytest.raises(tn.ExpiredResult, match="ledger holds no copy") as info:
+        job.wait(30)
+    assert "submitting the request again" in str(info.value)
+    assert job.state is State.EXPIRED
+
+
+KILLED_KERNEL = """
+    import sys, time
+    import tts_nb as tn
+    tc = tn.Typecast(policy=tn.Fixed(0.05), min_interval=0.05, max_concurrent=2)
+    running = tc.speak("Still thinking about it. [[sim:slow]]", actor_id="{actor}")
+    while not running.provider_ids:
+        time.sleep(0.01)
+    print("running", running.id, flush=True)
+    sys.stdin.readline()  # the test makes the next submit stall at the server
+    on_the_wire = tc.speak("Stuck on the wire.", actor_id="{actor}")
+    while on_the_wire.submit_started_at is None:
+        time.sleep(0.01)
+    queued = tc.speak("Waiting my turn.", actor_id="{actor}")
+    print("wire", on_the_wire.id, flush=True)
+    print("queued", queued.id, flush=True)
+    time.sleep(60)
+"""
+
+
+def test_resume_after_the_kernel_is_killed_polls_without_submitting_again(actor):
+    with Simulator(speed=5, seed=11) as sim:  # slow enough that the job outlives its kernel
+        resume_after_kill(sim, actor)
+
+
+def resume_after_kill(sim, actor):
+    ledger = ledger_dir()
+    env = child_env(sim, ledger)
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(KILLED_KERNEL.format(actor=actor))],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        ids = {}
+        line = child.stdout.readline().split()
+        ids[line[0]] = line[1]
+        sim.faults.stall_s = 2.0  # the server handles it after the kernel is gone
+        sim.faults.script("timeout", origin="typecast", method="POST")
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        for _ in range(2):
+            name, job_id = child.stdout.readline().split()
+            ids[name] = job_id
+        while not sim.faults.injected.get("timeout"):  # the submit is stalled at the server
+            time.sleep(0.01)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    view = other_view()
+    assert view.get(ids["running"])["phase"] == "submitted"
+    assert view.get(ids["wire"])["phase"] == "submitting"
+    assert view.get(ids["queued"])["phase"] == "queued"
+
+    sim.advance(3600)  # meanwhile the provider finished the running job
+    out = run_child(
+        """
+        import json
+        import tts_nb as tn
+        before = tn.jobs()
+        earlier_rows = tn.history().job.value_counts().to_dict()
+        client = tn.Typecast(policy=tn.Fixed(0.05), min_interval=0.05)
+        jobs = {job.id: job for job in tn.resume(client=client)}
+        results = {}
+        for job_id, job in jobs.items():
+            try:
+                results[job_id] = ["ok", job.wait(30).duration_s, job.history.step.tolist()]
+            except Exception as exc:
+                results[job_id] = [type(exc).__name__, str(job.error or exc), job.state.value]
+        print(json.dumps({
+            "before": before[["job", "state", "live", "note"]].astype(str).values.tolist(),
+            "earlier_rows": earlier_rows,
+            "results": results,
+        }))
+        """,
+        env,
+    )
+    report = json.loads(out)
+    before = {row[0]: row for row in report["before"]}
+    _, state, live, note = before[ids["running"]]
+    assert state in ("PENDING", "RUNNING") and live == "False"
+    assert note == "not polled by this kernel: tn.resume() continues it"
+    assert report["earlier_rows"][ids["running"]] >= 1  # its submit (and polls), from the ledger
+    results = report["results"]
+    status, duration, steps = results[ids["running"]]
+    assert status == "ok" and duration > 0
+    assert steps[0] == "submit" and "resume" in steps and steps[-1] == "fetch"
+    kind, message, state = results[ids["wire"]]
+    assert (kind, state) == ("ProviderError", "FAILED")
+    assert "may have reached the provider" in message and "did NOT send it again" in message
+    kind, message, state = results[ids["queued"]]
+    assert state == "CANCELLED" and "nothing was sent" in message
+    deadline = time.monotonic() + 5
+    while len(posts(sim)) < 2 and time.monotonic() < deadline:  # the stalled one, at last
+        time.sleep(0.05)
+    assert len(posts(sim)) == 2  # the running one and the stalled one; nothing again
+    view = other_view()
+    assert view.get(ids["wire"])["submit_unconfirmed"]
+    assert view.get(ids["running"])["state"] == "SUCCEEDED"
+
+    requests_before = len(sim.log.find())
+    out = run_child(
+        f"""
+        import tts_nb as tn
+        job, = tn.resume("{ids["running"]}")
+        print(job.state.value, job.wait(0).size, len(tn.resume()))
+        """,
+        env,
+    )
+    state, size, unfinished = out.split()
+    assert state == "SUCCEEDED" and int(size) > 1000 and unfinished == "0"
+    assert len(sim.log.find()) == requests_before  # loaded from the store, not downloaded
+
+
+def insert_running(ledger: Ledger, sim, job_id: str) -> None:
+    """A RUNNING record as a kernel that died would have left it (no owner any more)."""
+    now = time.time()
+    with ledger._transaction() as db:
+        db.execute(
+            "INSERT INTO jobs (id, provider, kind, endpoint, fingerprint, request, body,"
+            " provider_ids, state, phase, created_at, updated_at) VALUES"
+            " (?, 'typecast', 'speak', ?, ?, '{}', '{}', ?, 'RUNNING', 'submitted', ?, ?)",
+            (
+                job_id,
+                sim.urls["typecast"],
+                job_id,
+                json.dumps({"speak_v2_url": sim.urls["typecast"] + "/api/speak/v2/" + "0" * 24}),
+                now,
+                now,
+            ),
+        )
+
+
+def test_resume_without_a_key_refuses_and_leaves_the_job_alone(sim):
+    ledger = other_view()
+    insert_running(ledger, sim, "orphan000001")
+    with pytest.raises(tn.AuthError, match=r"tn.login\('typecast'\)"):
+        tn.resume()
+    assert ledger.get("orphan000001")["state"] == "RUNNING"
+    assert sim.log.find() == []
+
+
+def test_resume_of_an_unknown_id_names_the_fix():
+    with pytest.raises(tn.NotFound, match="tn.jobs"):
+        tn.resume("nope")
+
+
+def test_concurrent_kernels_share_one_ledger(tmp_path):
+    writer = """
+        import sys, time
+        from tts_nb.ledger import Ledger
+        from tts_nb.state import State
+
+        class Job:
+            provider, kind, request, raw_status = "typecast", "speak", {}, None
+            error = finished_at = None
+            def __init__(self, i):
+                self.id = f"{sys.argv[1]}-{i}"
+                self.state, self.polls, self.provider_ids = State.PENDING, 0, {}
+                self.rows = []
+                self.created_at = time.time()
+                self.clip = None
+
+        ledger = Ledger(sys.argv[2])
+        for i in range(60):
+            job = Job(i)
+            ledger.record_new(job, fingerprint=job.id, endpoint="http://x", embedded=False)
+            for n in range(3):
+                job.rows.append({"n": n + 1, "note": f"row {n}"})
+                job.polls = n
+                ledger.sync(job)
+            job.state = State.FAILED
+            ledger.sync(job)
+    """
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(writer), f"k{k}", str(tmp_path / "shared")],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err[-2000:]
+    ledger = Ledger(tmp_path / "shared")
+    records = ledger.records()
+    assert len(records) == 240 and {r["state"] for r in records} == {"FAILED"}
+    assert len(ledger.rows()) == 720
+    assert ledger.integrity() == "ok"
+
+
+MID_WRITE = """
+    import io, sys, time
+    import numpy as np, soundfile
+    from tts_nb.clip import Clip
+    from tts_nb.ledger import Ledger
+    from tts_nb.state import State
+
+    class Job:
+        provider, kind, request, raw_status, error = "typecast", "speak", {}, None, None
+        def __init__(self, i, clip):
+            self.id = f"job-{i}"
+            self.state, self.polls, self.provider_ids, self.rows = State.PENDING, 0, {}, []
+            self.created_at = self.finished_at = time.time()
+            self.clip = clip
+
+    ledger = Ledger(sys.argv[1])
+    rng = np.random.default_rng(int(sys.argv[2]))
+    print("ready", flush=True)
+    for i in range(10_000):
+        buffer = io.BytesIO()
+        soundfile.write(buffer, rng.uniform(-0.5, 0.5, 16000 * 20), 16000, format="WAV")
+        job = Job(i, Clip.from_bytes(buffer.getvalue(), text=f"clip {i}"))
+        ledger.record_new(job, fingerprint=job.id, endpoint="http://x", embedded=False)
+        job.state = State.SUCCEEDED
+        ledger.sync(job)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.35, 0.6, 0.9])
+def test_a_process_killed_mid_write_leaves_no_corrupt_entry(tmp_path, delay):
+    directory = tmp_path / "crash"
+    child = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(MID_WRITE), str(directory), str(int(delay * 10))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    ledger = Ledger(directory)
+    assert ledger.integrity() == "ok"
+    records = ledger.records()
+    finished = [r for r in records if r["state"] == "SUCCEEDED"]
+    assert finished, "the child should have finished some jobs before it was killed"
+    for record in finished:  # every finished record's result is whole and verified
+        clip = ledger.load_result(record)
+        assert clip is not None and clip.duration_s == pytest.approx(20.0)
+    for path in (directory / "results").rglob("*.wav"):  # no partial file has a final name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == path.stem
+
+
+def test_an_unusable_ledger_warns_once_and_jobs_still_run(tc, actor, monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the ledger directory should be")
+    monkeypatch.setenv("TTS_NB_LEDGER", str(blocker / "ledger"))
+    with pytest.warns(RuntimeWarning, match="cannot be used"):
+        job = tc.speak("No ledger today.", actor_id=actor)
+    assert job.wait(30).duration_s > 0
+
+
+def test_the_ledger_can_be_switched_off_and_pruned(tc, actor, sim, monkeypatch):
+    job = tc.speak("Old news.", actor_id=actor)
+    job.wait(30)
+    ledger = tn.use_ledger(True)
+    assert ledger is not None and ledger.get(job.id) is not None
+    assert ledger.prune(older_than_days=-1) == 1  # everything finished counts as old
+    assert ledger.get(job.id) is None and not list((ledger.results_dir).rglob("*.wav"))
+    monkeypatch.setenv("TTS_NB_LEDGER", "off")
+    assert tn.use_ledger(True) is None
+    tc.speak("Unrecorded.", actor_id=actor).wait(30)
+    with pytest.raises(tn.InvalidInput, match="switched off"):
+        tn.resume()
+
+
+def test_cancelling_jobs_while_they_poll_never_deadlocks_the_ledger(sim, actor):
+    """Jobs notify observers while holding their own lock (cancel, the deadline); the ledger
+    must never wait for a job's lock while holding its own, or the two threads block forever."""
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=tn.Fixed(0.01),
+        min_interval=0.0,
+        max_concurrent=30,
+    )
+    text = "Busy for a long while, {}, polling all the time. [[sim:slow]]"
+    jobs = [client.speak(text.format(i), actor_id=actor) for i in range(30)]
+    while sum(job.polls for job in jobs) < 60:
+        time.sleep(0.005)
+    assert not any(job.done() for job in jobs)
+    done = threading.Event()
+    threading.Thread(
+        target=lambda: ([job.cancel() for job in jobs], done.set()), daemon=True
+    ).start()
+    assert done.wait(20), "cancel() blocked: a lock-order deadlock with the ledger"
+    view = other_view()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if all(view.get(job.id)["state"] == "CANCELLED" for job in jobs):
+            break
+        time.sleep(0.05)
+    assert all(view.get(job.id)["state"] == "CANCELLED" for job in jobs)
+
+
+def orphan_copy(ledger: Ledger, job_id: str, new_id: str) -> None:
+    """Copy a job's record as if a dead kernel had left it running (same provider ids)."""
+    with ledger._transaction() as db:
+        db.execute(
+            "INSERT INTO jobs SELECT ?, provider, kind, endpoint, embedded, fingerprint, request,"
+            " body, provider_ids, 'RUNNING', raw_status, 'submitted', polls, NULL, NULL, 0,"
+            " NULL, NULL, NULL, created_at, updated_at, NULL FROM jobs WHERE id = ?",
+            (new_id, job_id),
+        )
+
+
+def test_resume_rebuilds_every_provider_flow_from_its_ids(sim):
+    common = dict(policy=FAST, min_interval=0.05)
+    typecast = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"], base_url=sim.urls["typecast"], **common
+    )
+    camb = tn.Camb(api_key=sim.credentials["camb_api_key"], base_url=sim.urls["camb"], **common)
+    aspose = tn.Aspose(
+        client_id=sim.credentials["aspose_client_id"],
+        client_secret=sim.credentials["aspose_client_secret"],
+        base_url=sim.urls["aspose"],
+        **common,
+    )
+    voice = int(camb.voices().iloc[0]["voice_id"])
+    description = (
+        "A bright and friendly young female voice with a light American accent, a lively "
+        "pace and a warm smile in it, made for short product videos and cheerful tutorials."
+    )
+    originals = {
+        typecast: typecast.speak("Resume the Typecast flow.", actor_id="Olivia"),
+        camb: camb.tts("Resume the CAMB flow.", voice_id=voice, language="en-us"),
+        None: camb.translated_tts("Resume the translated flow.", voice, "en-us", "fr-fr"),
+        "design": camb.text_to_voice("Resume the design flow.", voice_description=description),
+        aspose: aspose.text_to_speech("Resume the Aspose flow."),
+    }
+    for job in originals.values():
+        job.wait(60)
+    submits = len([r for r in sim.log.find(method="POST") if "token" not in r.path])
+    ledger = other_view()
+    resumed = {}
+    for key, job in originals.items():
+        client = camb if key in (None, "design") else key
+        orphan_copy(ledger, job.id, f"copy-{job.id}")
+        (resumed[key],) = tn.resume(f"copy-{job.id}", client=client)
+    for key, job in resumed.items():
+        result = job.wait(60)
+        original = originals[key].clip
+        if isinstance(result, list):
+            assert [c.data for c in result] == [c.data for c in original]
+        else:
+            assert result.data == original.data and result.text == original.text
+        steps = job.history.step.tolist()
+        assert steps[0] == "resume" and "poll" in steps and "submit" not in steps
+        assert ledger.get(job.id)["state"] == "SUCCEEDED"
+    assert len([r for r in sim.log.find(method="POST") if "token" not in r.path]) == submits

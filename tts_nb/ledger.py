@@ -1,0 +1,627 @@
+"""The job ledger: every job on disk, so restarts, re-runs and crashes cost no money and no results.
+
+A job is written down *before* its submit request is sent, then updated as it moves: provider
+ids, every history row, the final state, and the result's bytes. That gives three promises:
+
+* after a kernel restart, `tn.jobs()` still lists every job and `tn.resume()` picks up polling
+  of unfinished ones from their provider ids, without submitting again;
+* re-running an identical request returns the stored result at once (a request is identified by
+  a fingerprint: sha256 of provider, kind, API endpoint and the canonical request body);
+* a submit whose answer never arrived is marked as such, never re-sent silently.
+
+Storage: one SQLite file in WAL mode with a busy timeout, so several kernels can write at once
+and a process killed mid-write leaves the last committed state (SQLite's journal rolls back the
+rest). Results are stored content-addressed beside it: ``results/ab/<sha256>.<format>``, written
+to a temporary file and renamed into place (`os.replace` is atomic), so a partial file never
+carries a final name, and every read checks the hash. Nothing secret is stored: requests are
+the clients' scrubbed summaries and history rows are already masked.
+
+Where: ``TTS_NB_LEDGER`` (a directory; ``off`` disables it), else `tn.use_ledger(path)`, else
+the user data directory from platformdirs (e.g. ``~/.local/share/tts_nb`` on Linux).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import logging
+import os
+import socket
+import sqlite3
+import tempfile
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .clip import Clip
+
+log = logging.getLogger("tts_nb")
+
+ENV = "TTS_NB_LEDGER"
+DISABLED = ("off", "none", "0", "false", "no")
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 15.0
+TERMINAL = (
+    "SUCCEEDED",
+    "FAILED",
+    "TIMED_OUT",
+    "PAYMENT_REQUIRED",
+    "NOT_FOUND",
+    "CANCELLED",
+    "EXPIRED",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    embedded INTEGER NOT NULL DEFAULT 0,
+    fingerprint TEXT NOT NULL,
+    request TEXT NOT NULL,
+    body TEXT,
+    provider_ids TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    raw_status TEXT,
+    phase TEXT NOT NULL,
+    polls INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    error_type TEXT,
+    submit_unconfirmed INTEGER NOT NULL DEFAULT 0,
+    reused_from TEXT,
+    result TEXT,
+    owner TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_fingerprint ON jobs (fingerprint, finished_at);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE TABLE IF NOT EXISTS rows (
+    job TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (job, n)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def fingerprint(provider: str, kind: str, endpoint: str, body: Any) -> str:
+    """sha256 of what makes two requests identical: provider, kind, endpoint and the body.
+
+    The body is serialised canonically (sorted keys, no whitespace), so the order in which
+    options were passed does not matter.
+    """
+    canonical = json.dumps(
+        {"provider": provider, "kind": kind, "endpoint": endpoint.rstrip("/"), "body": body},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def this_owner() -> str:
+    """Who polls a job: ``host:pid`` of this process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None) -> bool:
+    """Whether the process that owns a job still runs (unknown hosts count as alive)."""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname():
+        return True  # another machine sharing the directory: assume it is still working
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError, OSError):
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A result found in the ledger: which job made it, when, and the rebuilt result."""
+
+    job_id: str
+    finished_at: float
+    result: Any
+
+    def describe(self) -> str:
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.finished_at))
+        return f"job {self.job_id} from {when}"
+
+
+class Ledger:
+    """One ledger directory: ``ledger.sqlite3`` plus the ``results/`` store.
+
+    Safe to share between threads (one connection behind a lock) and between processes
+    (SQLite WAL mode, busy timeout).
+    """
+
+    def __init__(self, directory: str | os.PathLike) -> None:
+        self.directory = Path(directory).expanduser()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / "ledger.sqlite3"
+        self.results_dir = self.directory / "results"
+        self._lock = threading.RLock()
+        self._synced: dict[str, int] = {}
+        self._stored: set[str] = set()
+        self._written: dict[str, int] = {}  # job id → sequence number of the snapshot on disk
+        self._db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        # NORMAL: a commit survives the process being killed (it is in the OS's cache); only
+        # a power cut can lose the last commits, and even then the file stays consistent.
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._transaction() as db:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                db.execute(statement)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+
+    # ------------------------------------------------------------------ plumbing
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: other threads wait on the lock, other processes on SQLite."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._db.execute(sql, tuple(args))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        return f"<Ledger {self.directory}>"
+
+    # --------------------------------------------------------------- writing jobs
+    def record_new(
+        self, job, *, fingerprint: str, endpoint: str, embedded: bool, body: Any = None
+    ) -> None:
+        """Write a job down before anything is sent (called synchronously by the client).
+
+        `body` is what the submit sends, without secrets: `tn.resume()` rebuilds the job's
+        protocol half from it.
+        """
+        now = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO jobs (id, provider, kind, endpoint, embedded, fingerprint,"
+                " request, body, provider_ids, state, raw_status, phase, polls, owner,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    job.id,
+                    job.provider,
+                    job.kind,
+                    endpoint.rstrip("/"),
+                    int(embedded),
+                    fingerprint,
+                    _dumps(job.request),
+                    _dumps(body),
+                    _dumps(job.provider_ids),
+                    job.state.value,
+                    job.raw_status,
+                    _phase(job),
+                    job.polls,
+                    this_owner(),
+                    job.created_at,
+                    now,
+                ),
+            )
+        self._sync_rows(job)
+
+    def observer(self, job) -> None:
+        """The job observer clients attach: `sync`, and a warning instead of a crash."""
+        try:
+            self.sync(job)
+        except LEDGER_ERRORS as exc:
+            warn_unavailable(self, exc)
+
+    def sync(self, job) -> None:
+        """Bring a job's record up to date (a job observer: called after every change).
+
+        The job is read first, under its own lock, and written afterwards under the ledger's:
+        never one lock inside the other, since jobs notify observers while holding theirs.
+        Snapshots carry a sequence number, so a slower thread never overwrites a newer state.
+        """
+        snapshot = _snapshot(job)
+        result_ref = None
+        if snapshot["state"] in ("SUCCEEDED", "EXPIRED") and job.id not in self._stored:
+            if snapshot["result"] is not None:
+                result_ref = self._put_result(snapshot["result"])
+        with self._transaction() as db:
+            if self._written.get(job.id, -1) > snapshot["seq"]:
+                return  # a newer snapshot of this job is already on disk
+            self._written[job.id] = snapshot["seq"]
+            error = snapshot["error"]
+            db.execute(
+                "UPDATE jobs SET provider_ids = ?, state = ?, raw_status = ?, phase = ?,"
+                " polls = ?, error = ?, error_type = ?, submit_unconfirmed = ?,"
+                " reused_from = ?, result = COALESCE(?, result), owner = ?, updated_at = ?,"
+                " finished_at = ? WHERE id = ?",
+                (
+                    _dumps(snapshot["provider_ids"]),
+                    snapshot["state"],
+                    snapshot["raw_status"],
+                    snapshot["phase"],
+                    snapshot["polls"],
+                    str(error) if error is not None else None,
+                    type(error).__name__ if error is not None else None,
+                    int(snapshot["submit_unconfirmed"]),
+                    snapshot["reused_from"],
+                    result_ref,
+                    None if snapshot["phase"] == "done" else this_owner(),
+                    time.time(),
+                    snapshot["finished_at"],
+                    job.id,
+                ),
+            )
+            self._write_rows(db, job.id, snapshot["rows"])
+        if result_ref is not None:
+            self._stored.add(job.id)
+
+    def _sync_rows(self, job) -> None:
+        rows = job.rows
+        with self._transaction() as db:
+            self._write_rows(db, job.id, rows)
+
+    def _write_rows(self, db: sqlite3.Connection, job_id: str, rows: list[dict]) -> None:
+        # The last row written may have been annotated since (state, note, next poll): rewrite it.
+        start = max(0, self._synced.get(job_id, 0) - 1)
+        db.executemany(
+            "INSERT OR REPLACE INTO rows (job, n, data) VALUES (?, ?, ?)",
+            [(job_id, i + 1, _dumps(row)) for i, row in enumerate(rows) if i >= start],
+        )
+        self._synced[job_id] = len(rows)
+
+    def finalize(
+        self,
+        job_id: str,
+        state: str,
+        error: str,
+        *,
+        error_type: str,
+        submit_unconfirmed: bool = False,
+    ) -> None:
+        """Close the record of a job no process will ever finish (its kernel is gone)."""
+        now = time.time()
+        with self._transaction() as db:
+            n = db.execute("SELECT COUNT(*) FROM rows WHERE job = ?", (job_id,)).fetchone()[0]
+            db.execute(
+                "UPDATE jobs SET state = ?, error = ?, error_type = ?, submit_unconfirmed = ?,"
+                " phase = 'done', owner = NULL, updated_at = ?, finished_at = ? WHERE id = ?",
+                (state, error, error_type, int(submit_unconfirmed), now, now, job_id),
+            )
+            row = {
+                "job": job_id,
+                "n": n + 1,
+                "time": now,
+                "step": "ledger",
+                "state": state,
+                "note": error,
+            }
+            db.execute(
+                "INSERT INTO rows (job, n, data) VALUES (?, ?, ?)", (job_id, n + 1, _dumps(row))
+            )
+
+    # ------------------------------------------------------------------- results
+    def _put_result(self, result: Any) -> str | None:
+        """Store a Clip (or a list of Clips) content-addressed; the JSON that finds it again."""
+        clips = result if isinstance(result, (list, tuple)) else [result]
+        if not clips or not all(isinstance(clip, Clip) for clip in clips):
+            return None
+        items = []
+        for clip in clips:
+            digest = self._put_bytes(clip.data, clip.format)
+            items.append(
+                {
+                    "sha256": digest,
+                    "format": clip.format,
+                    "text": clip.text,
+                    "voice": clip.voice,
+                    "meta": clip.meta,
+                    "duration_s": clip.duration_s,
+                    "bytes": clip.size,
+                }
+            )
+        return _dumps({"list": isinstance(result, (list, tuple)), "clips": items})
+
+    def _blob_path(self, digest: str, fmt: str) -> Path:
+        return self.results_dir / digest[:2] / f"{digest}.{fmt}"
+
+    def _put_bytes(self, data: bytes, fmt: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._blob_path(digest, fmt)
+        if path.is_file() and path.stat().st_size == len(data):
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def _get_bytes(self, digest: str, fmt: str) -> bytes | None:
+        try:
+            data = self._blob_path(digest, fmt).read_bytes()
+        except OSError:
+            return None
+        return data if hashlib.sha256(data).hexdigest() == digest else None
+
+    def load_result(self, record: Mapping[str, Any]) -> Any:
+        """The stored result of a job record, rebuilt and re-validated, or None if gone."""
+        if not record.get("result"):
+            return None
+        stored = json.loads(record["result"])
+        clips = []
+        for item in stored["clips"]:
+            data = self._get_bytes(item["sha256"], item["format"])
+            if data is None:
+                return None
+            clips.append(
+                Clip.from_bytes(data, text=item["text"], voice=item["voice"], meta=item["meta"])
+            )
+        return clips if stored["list"] else clips[0]
+
+    def latest(self, fingerprint: str) -> dict[str, Any] | None:
+        """The newest job record of a request with this fingerprint."""
+        found = self._query(
+            "SELECT * FROM jobs WHERE fingerprint = ? ORDER BY created_at DESC LIMIT 1",
+            (fingerprint,),
+        )
+        return _decoded(found[0]) if found else None
+
+    def find_result(self, fingerprint: str) -> Stored | None:
+        """The newest stored result of a request with this fingerprint."""
+        records = self._query(
+            "SELECT * FROM jobs WHERE fingerprint = ? AND result IS NOT NULL"
+            " ORDER BY finished_at DESC",
+            (fingerprint,),
+        )
+        for record in records:
+            result = self.load_result(record)
+            if result is not None:
+                return Stored(record["id"], record["finished_at"] or record["updated_at"], result)
+        return None
+
+    # ------------------------------------------------------------------- reading
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        found = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _decoded(found[0]) if found else None
+
+    def records(self, *, unfinished: bool = False) -> list[dict[str, Any]]:
+        """Every job record, oldest first (only unfinished ones when asked)."""
+        sql = "SELECT * FROM jobs"
+        if unfinished:
+            sql += f" WHERE state NOT IN ({', '.join('?' * len(TERMINAL))})"
+        sql += " ORDER BY created_at"
+        return [_decoded(r) for r in self._query(sql, TERMINAL if unfinished else ())]
+
+    def rows(self, job_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """History rows of the given jobs (all jobs when None), in order."""
+        if job_ids is None:
+            found = self._query("SELECT data FROM rows ORDER BY job, n")
+        else:
+            found = []
+            ids = list(job_ids)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                found += self._query(
+                    f"SELECT data FROM rows WHERE job IN ({', '.join('?' * len(chunk))})"
+                    " ORDER BY job, n",
+                    chunk,
+                )
+        return [json.loads(r["data"]) for r in found]
+
+    # ---------------------------------------------------------------- upkeep
+    def prune(self, older_than_days: float) -> int:
+        """Forget finished jobs older than this and delete results nothing refers to any more.
+
+        Returns the number of jobs forgotten.
+        """
+        cutoff = time.time() - older_than_days * 86400
+        with self._transaction() as db:
+            old = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT id FROM jobs WHERE created_at < ? AND state IN"
+                    f" ({', '.join('?' * len(TERMINAL))})",
+                    (cutoff, *TERMINAL),
+                )
+            ]
+            for job_id in old:
+                db.execute("DELETE FROM rows WHERE job = ?", (job_id,))
+                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            referenced = {
+                item["sha256"]
+                for (value,) in db.execute("SELECT result FROM jobs WHERE result IS NOT NULL")
+                for item in json.loads(value)["clips"]
+            }
+        for path in self.results_dir.glob("*/*"):
+            name = path.name
+            stale_temp = name.startswith(".tmp-") and time.time() - path.stat().st_mtime > 3600
+            if stale_temp or (not name.startswith(".") and name.split(".")[0] not in referenced):
+                path.unlink(missing_ok=True)
+        return len(old)
+
+    def integrity(self) -> str:
+        """SQLite's own integrity check: ``"ok"`` when the file is sound."""
+        return self._query("PRAGMA integrity_check")[0]["integrity_check"]
+
+
+_sequence = itertools.count()
+
+
+def _snapshot(job) -> dict[str, Any]:
+    """Everything the ledger keeps of a job, read consistently under the job's own lock."""
+    with getattr(job, "_lock", contextlib.nullcontext()):
+        return {
+            "seq": next(_sequence),
+            "state": job.state.value,
+            "raw_status": job.raw_status,
+            "phase": _phase(job),
+            "polls": job.polls,
+            "provider_ids": dict(job.provider_ids),
+            "error": job.error,
+            "submit_unconfirmed": bool(getattr(job, "submit_unconfirmed", False)),
+            "reused_from": getattr(job, "reused_from", None),
+            "finished_at": job.finished_at,
+            "result": job.clip,
+            "rows": job.rows,
+        }
+
+
+def _phase(job) -> str:
+    """queued (nothing sent) → submitting (a submit may be on the wire) → submitted → done."""
+    if job.state.terminal:
+        return "done"
+    if job.provider_ids:
+        return "submitted"
+    if getattr(job, "submit_started_at", None) is not None:
+        return "submitting"
+    return "queued"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
+
+
+def _decoded(record: Mapping[str, Any]) -> dict[str, Any]:
+    record = dict(record)
+    record["request"] = json.loads(record["request"])
+    record["body"] = json.loads(record["body"]) if record.get("body") else None
+    record["provider_ids"] = json.loads(record["provider_ids"])
+    record["embedded"] = bool(record["embedded"])
+    record["submit_unconfirmed"] = bool(record["submit_unconfirmed"])
+    return record
+
+
+# ---------------------------------------------------------------- the process's ledger
+LEDGER_ERRORS = (sqlite3.Error, OSError, ValueError)
+_warned: set[str] = set()
+
+
+def warn_unavailable(ledger: Ledger, exc: BaseException) -> None:
+    """Say once per ledger that it failed: jobs go on, unrecorded."""
+    key = str(ledger.directory)
+    if key in _warned:
+        log.debug("tts_nb: ledger write failed again: %s", exc)
+        return
+    _warned.add(key)
+    warnings.warn(
+        f"tts_nb: writing to the job ledger at {ledger.directory} failed ({exc}). Jobs go on, "
+        "but they may not be resumable after a restart. Check the disk, or point "
+        f"{ENV} or tn.use_ledger() elsewhere.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+_explicit: Ledger | None | bool = False  # False: not chosen; None: disabled
+_opened: OrderedDict[Path, Ledger] = OrderedDict()
+KEEP_OPEN = 4  # ledgers opened via the environment (tests switch it per test)
+_failed: set[str] = set()
+_open_lock = threading.Lock()
+
+
+def default_directory() -> Path:
+    """The user data directory where the ledger lives unless told otherwise."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("tts_nb", appauthor=False))
+
+
+def _open(directory: Path) -> Ledger | None:
+    directory = directory.expanduser().resolve()
+    with _open_lock:
+        if directory in _opened:
+            _opened.move_to_end(directory)
+            return _opened[directory]
+        try:
+            ledger = Ledger(directory)
+        except (OSError, sqlite3.Error) as exc:
+            if str(directory) not in _failed:
+                _failed.add(str(directory))
+                warnings.warn(
+                    f"tts_nb: the job ledger at {directory} cannot be used ({exc}); jobs run "
+                    "but are not recorded, so they cannot be resumed or reused. Point "
+                    f"{ENV} or tn.use_ledger() at a writable directory.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+            return None
+        _opened[directory] = ledger
+        while len(_opened) > KEEP_OPEN:
+            _, old = _opened.popitem(last=False)
+            if old is not _explicit:
+                old.close()
+        return ledger
+
+
+def current() -> Ledger | None:
+    """The ledger jobs are recorded in now, or None when it is switched off."""
+    if _explicit is not False:
+        return _explicit  # type: ignore[return-value]
+    setting = os.environ.get(ENV, "").strip()
+    if setting.lower() in DISABLED:
+        return None
+    return _open(Path(setting) if setting else default_directory())
+
+
+def use_ledger(path: str | os.PathLike | None | bool = True) -> Ledger | None:
+    """Choose where jobs are recorded, for this process.
+
+    Args:
+        path: a directory (created if needed); ``None`` or ``False`` switches the ledger off;
+            ``True`` goes back to the default (``TTS_NB_LEDGER`` or the user data directory).
+
+    Returns:
+        The ledger now in use, or None.
+    """
+    global _explicit
+    if path is True:
+        _explicit = False
+        return current()
+    if path is None or path is False:
+        _explicit = None
+        return None
+    _explicit = _open(Path(path))
+    return _explicit
+
+
+__all__ = ["Ledger", "Stored", "current", "use_ledger", "fingerprint", "default_directory"]
