@@ -5,8 +5,23 @@ pandas is imported here only, when a table is asked for, so `import tts_nb` stay
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
+
+from .state import State
+
+STATE_COLOURS = {
+    State.PENDING: "#6c757d",
+    State.RUNNING: "#0d6efd",
+    State.SUCCEEDED: "#198754",
+    State.FAILED: "#dc3545",
+    State.TIMED_OUT: "#fd7e14",
+    State.PAYMENT_REQUIRED: "#d63384",
+    State.NOT_FOUND: "#6f42c1",
+    State.CANCELLED: "#495057",
+    State.EXPIRED: "#b8860b",
+}
 
 HISTORY_COLUMNS = [
     "job",
@@ -40,7 +55,16 @@ JOB_COLUMNS = [
     "audio_s",
     "bytes",
     "error",
+    "live",
+    "note",
 ]
+
+
+def _state_dtype():
+    """`state` is a categorical in State order in every table, so sorting and plots agree."""
+    import pandas as pd
+
+    return pd.CategoricalDtype([state.value for state in State], ordered=True)
 
 
 def history_frame(rows: Iterable[dict[str, Any]]):
@@ -49,6 +73,7 @@ def history_frame(rows: Iterable[dict[str, Any]]):
 
     frame = pd.DataFrame(list(rows), columns=HISTORY_COLUMNS)
     frame["time"] = pd.to_datetime(frame["time"], unit="s", utc=True)
+    frame["state"] = frame["state"].astype(_state_dtype())
     frame["n"] = frame["n"].astype("Int64")
     frame["attempt"] = frame["attempt"].astype("Int64")
     frame["http_status"] = frame["http_status"].astype("Int64")
@@ -75,18 +100,96 @@ def job_row(job) -> dict[str, Any]:
         "audio_s": getattr(clip, "duration_s", None),
         "bytes": getattr(clip, "size", None),
         "error": str(job.error) if job.error else None,
+        "live": True,
+        "note": _flags(job.submit_unconfirmed, job.reused_from),
     }
 
 
-def jobs_frame(jobs: Iterable[Any]):
-    """Every given job as one row each."""
+def record_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A ledger record of a job not running in this kernel (an earlier one's, or another's)."""
+    clips = json.loads(record["result"])["clips"] if record.get("result") else []
+    end = record["finished_at"] or record["updated_at"]
+    note = _flags(record["submit_unconfirmed"], record["reused_from"])
+    if record["state"] in ("PENDING", "RUNNING") and not note:
+        note = (
+            "ran on an earlier kernel's embedded simulator: tn.resume() closes it"
+            if record["embedded"]
+            else "not polled by this kernel: tn.resume() continues it"
+        )
+    return {
+        "job": record["id"],
+        "provider": record["provider"],
+        "kind": record["kind"],
+        "voice": record["request"].get("voice"),
+        "text": record["request"].get("text"),
+        "state": record["state"],
+        "raw_status": record["raw_status"],
+        "polls": record["polls"],
+        "submitted": record["created_at"],
+        "finished": record["finished_at"],
+        "elapsed_s": max(0.0, end - record["created_at"]),
+        "audio_s": sum(c.get("duration_s") or 0.0 for c in clips) if clips else None,
+        "bytes": sum(c.get("bytes") or 0 for c in clips) if clips else None,
+        "error": record["error"],
+        "live": False,
+        "note": note,
+    }
+
+
+def _flags(submit_unconfirmed: bool, reused_from: str | None) -> str | None:
+    if submit_unconfirmed:
+        return "submit unconfirmed: it may have been charged; not re-sent"
+    if reused_from:
+        return f"reused the stored result of job {reused_from}"
+    return None
+
+
+def jobs_frame(jobs: Iterable[Any], records: Iterable[dict[str, Any]] = ()):
+    """Every given job as one row each, then the ledger's `records` (sorted by submit time)."""
     import pandas as pd
 
-    frame = pd.DataFrame([job_row(job) for job in jobs], columns=JOB_COLUMNS)
+    rows = [job_row(job) for job in jobs] + [record_row(record) for record in records]
+    rows.sort(key=lambda row: row["submitted"])
+    frame = pd.DataFrame(rows, columns=JOB_COLUMNS)
     for column in ("submitted", "finished"):
         frame[column] = pd.to_datetime(frame[column], unit="s", utc=True)
+    frame["state"] = frame["state"].astype(_state_dtype())
     frame["polls"] = frame["polls"].astype("Int64")
     frame["bytes"] = frame["bytes"].astype("Int64")
     for column in ("elapsed_s", "audio_s"):
         frame[column] = frame[column].astype("Float64")
     return frame
+
+
+TABLE_STYLES = [
+    {"selector": "", "props": "border-collapse: collapse; font-size: 0.9em; margin: 4px 0"},
+    {
+        "selector": "th",
+        "props": "padding: 3px 10px; border-bottom: 1px solid #bbb; text-align: left",
+    },
+    {"selector": "td", "props": "padding: 3px 10px; border-bottom: 1px solid #eee"},
+]
+
+
+def styled(frame):
+    """A notebook view of a jobs or history table: state colours, rounded seconds, no index.
+
+    The frame itself is left as is (`tn.jobs()` stays plain data); this is for looking at it.
+    """
+
+    def colour(value: Any) -> str:
+        try:
+            return f"color:{STATE_COLOURS[State(value)]};font-weight:600"
+        except ValueError:
+            return ""
+
+    seconds = [c for c in frame.columns if c.endswith("_s")]
+    styler = (
+        frame.style.hide(axis="index")
+        .set_table_styles(TABLE_STYLES)
+        .format(precision=2, subset=seconds, na_rep="")
+    )
+    styler = styler.format(na_rep="", subset=[c for c in frame.columns if c not in seconds])
+    if "state" in frame.columns:
+        styler = styler.map(colour, subset=["state"])
+    return styler
