@@ -8,7 +8,7 @@ import pytest
 
 import tts_nb as tn
 from tts_nb.job import Job, Observation
-from tts_nb.policy import DurationModel, Pacer
+from tts_nb.policy import DurationModel, Pacer, Prediction
 from tts_nb.scheduler import Scheduler
 from tts_nb.state import State
 from tts_nb.transport import Transport
@@ -153,3 +153,42 @@ def test_policies_are_immutable_and_printable():
     assert repr(tn.Fixed(5)) == "Fixed(timeout=None, jitter=0.0, max_polls=None, interval=5)"
     with pytest.raises(AttributeError):
         policy.initial = 3
+
+
+def test_duration_model_learns_the_spread_as_ratios_to_its_line():
+    model = DurationModel(prior=(10.0, 0.0))
+    assert model.predict(100).ratios == ()  # nothing seen yet: the prior alone
+    for seconds in (8.0, 9.0, 10.0, 11.0, 12.0):
+        model.observe(100, seconds)
+    prediction = model.predict(100)
+    assert prediction == pytest.approx(10.0)
+    assert prediction.quantile(0.0) == pytest.approx(8.0)
+    assert prediction.quantile(0.25) == pytest.approx(9.0)
+    assert prediction.quantile(0.5) == pytest.approx(10.0)
+    assert prediction.quantile(1.0) == pytest.approx(12.0)
+    with pytest.raises(ValueError):
+        prediction.quantile(1.5)
+
+
+def test_prediction_is_a_float_for_policies_that_want_one_number():
+    prediction = Prediction(20.0, (0.5, 1.5))
+    assert prediction + 1 == 21.0 and isinstance(prediction, float)
+    assert prediction.quantile(0.5) == pytest.approx(20.0)
+
+
+def test_adaptive_first_look_lands_at_the_learned_quantile_then_the_minimum():
+    def learned() -> DurationModel:
+        model = DurationModel(prior=(1.0, 0.0))
+        for seconds in (16.0, 18.0, 20.0, 22.0, 24.0):
+            model.observe(10, seconds)
+        return model
+
+    _, polls = run(tn.Adaptive(quantile=0.25), duration=21, min_interval=1.0, model=learned())
+    assert polls == [18, 19, 20, 21]
+    _, polls = run(tn.Adaptive(quantile=0.75), duration=21, min_interval=1.0, model=learned())
+    assert polls == [22]
+
+
+def test_adaptive_rejects_a_quantile_outside_0_to_1():
+    with pytest.raises(ValueError, match="quantile"):
+        tn.Adaptive(quantile=2)

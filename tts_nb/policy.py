@@ -86,34 +86,80 @@ class Adaptive(PollPolicy):
     """Look first near the predicted finish, then every `then` seconds (0 = the minimum interval).
 
     The prediction comes from the client's `DurationModel`, which learns the provider's typical
-    duration for the text length from the jobs it has seen. Without a prediction it falls back
-    to `fallback`.
+    duration for the text length, and how far jobs stray from it, from the jobs it has seen.
+    The first look lands at the `quantile` of that spread: looking at the average finish would
+    leave half the jobs done long before anyone looks, while an early quantile leaves most
+    jobs only a few polls at the minimum interval. Without a prediction it falls back to
+    `fallback`.
 
     Attributes:
-        first_fraction: the first look happens at this fraction of the predicted duration.
+        quantile: the share of similar jobs expected to be done at the first look (once the
+            model has seen a few jobs; before that, the first look is at the prior's estimate).
+        first_fraction: scales the first look (1 = exactly at the quantile).
         then: wait between later polls; the engine raises it to the minimum interval.
         fallback: the policy used while nothing is known about this provider yet.
     """
 
+    quantile: float = 0.3
     first_fraction: float = 1.0
     then: float = 0.0
     fallback: PollPolicy = dataclasses.field(default_factory=lambda: Backoff(1.0, 1.5, 15.0))
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.quantile <= 1.0:
+            raise ValueError(f"quantile must be in 0..1, not {self.quantile!r}")
 
     def delays(self, expected: float | None = None) -> Iterator[float]:
         if expected is None:
             yield from self.fallback.delays(None)
             return
-        yield expected * self.first_fraction
+        if isinstance(expected, Prediction):
+            first = expected.quantile(self.quantile)
+        else:
+            first = float(expected)
+        yield first * self.first_fraction
         while True:
             yield self.then
 
 
+class Prediction(float):
+    """A predicted duration in seconds that also knows how far finished jobs strayed from it.
+
+    It is a plain float (the fitted line), so any policy can use it as one number; `Adaptive`
+    asks for a quantile instead: `prediction.quantile(0.2)` is the time by which about a fifth
+    of such jobs were done. Durations vary in proportion to the job's length, so the spread is
+    kept as ratios observed / predicted.
+    """
+
+    def __new__(cls, seconds: float, ratios: tuple[float, ...] = ()) -> Prediction:
+        self = super().__new__(cls, seconds)
+        self.ratios = tuple(sorted(ratios))
+        return self
+
+    def quantile(self, q: float) -> float:
+        """The duration by which a share `q` of similar jobs finished (the line without data)."""
+        if not 0.0 <= q <= 1.0:
+            raise ValueError(f"q must be in 0..1, not {q!r}")
+        if not self.ratios:
+            return float(self)
+        position = q * (len(self.ratios) - 1)
+        low = int(position)
+        high = min(low + 1, len(self.ratios) - 1)
+        ratio = self.ratios[low] + (self.ratios[high] - self.ratios[low]) * (position - low)
+        return float(self) * ratio
+
+
 class DurationModel:
-    """Learns how long a provider's jobs take as a function of text length.
+    """Learns how long a provider's jobs take as a function of text length, and how much they vary.
 
     A least-squares line `seconds = a + b * characters` over the last `window` finished jobs,
-    starting from the provider's prior (a, b). Thread-safe: jobs finish on worker threads.
+    starting from the provider's prior (a, b); the ratios observed / line of those same jobs
+    are the spread that `Prediction.quantile` reads. A window rather than all history, so the
+    model follows a provider that gets slower or faster. Thread-safe: jobs finish on worker
+    threads.
     """
+
+    MIN_SAMPLES = 3
 
     def __init__(self, prior: tuple[float, float], window: int = 50) -> None:
         self._prior = prior
@@ -125,14 +171,18 @@ class DurationModel:
             with self._lock:
                 self._samples.append((characters, seconds))
 
-    def predict(self, characters: int) -> float:
-        a, b = self._fit()
-        return max(0.0, a + b * characters)
-
-    def _fit(self) -> tuple[float, float]:
+    def predict(self, characters: int) -> Prediction:
+        """The expected duration for a text of this length, with the spread seen so far."""
         with self._lock:
             samples = list(self._samples)
-        if len(samples) < 3:
+        a, b = self._fit(samples)
+        ratios = []
+        if len(samples) >= self.MIN_SAMPLES:
+            ratios = [y / (a + b * x) for x, y in samples if a + b * x > 0]
+        return Prediction(max(0.0, a + b * characters), tuple(ratios))
+
+    def _fit(self, samples: list[tuple[int, float]]) -> tuple[float, float]:
+        if len(samples) < self.MIN_SAMPLES:
             return self._prior
         xs = [float(x) for x, _ in samples]
         ys = [y for _, y in samples]
@@ -188,4 +238,13 @@ class Pacer:
         return min(now + delay, self.deadline)
 
 
-__all__ = ["PollPolicy", "Fixed", "Backoff", "Progressive", "Adaptive", "DurationModel", "Pacer"]
+__all__ = [
+    "PollPolicy",
+    "Fixed",
+    "Backoff",
+    "Progressive",
+    "Adaptive",
+    "Prediction",
+    "DurationModel",
+    "Pacer",
+]

@@ -1,0 +1,75 @@
+"""Each benchmark's code path, CI-sized: the structure of its results, and the targets that are
+deterministic on the virtual clock (the adaptive default against the fixed curve and the CAMB
+JavaScript sample). Real-time numbers are only checked for shape here; the full runs and their
+numbers are in benchmarks/README.md."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+
+from benchmarks import executor, policies, realtime, scale
+from benchmarks.workloads import WORKLOADS
+from tts_nb.simulator import Simulator
+
+
+@pytest.mark.parametrize("provider", sorted(WORKLOADS))
+def test_policy_benchmark_meets_its_targets_on_the_virtual_clock(provider):
+    workload = WORKLOADS[provider]
+    points = policies.measure(workload, n=150, quick=True)
+    families = {p.family for p in points}
+    assert {"Fixed", "Backoff", "Progressive", "Adaptive", "default"} <= families
+    assert all(p.summary.jobs == 150 for p in points)
+    results = policies.checks(points, workload)
+    assert results and all(passed for _, passed in results), results
+    assert provider in policies.table(points)
+
+
+def test_camb_adaptive_default_halves_the_js_samples_polls_at_no_more_lag():
+    points = policies.measure(WORKLOADS["camb"], n=150, quick=True)
+    by_name = {p.name: p.summary for p in points}
+    default = by_name[policies.DEFAULT]
+    js = next(s for name, s in by_name.items() if name.startswith("CAMB JS"))
+    assert js.polls_median >= 2 * default.polls_median
+    assert default.lag_median <= js.lag_median
+    assert js.gave_up > 0 and default.gave_up == 0  # 30 polls x 10 s gives up on long jobs
+
+
+def test_polls_on_curve_interpolates_and_clamps():
+    def point(lag, polls):
+        summary = policies.Summary(1, polls, polls, lag, lag, 0, 0, 1.0)
+        return policies.Point("p", "Fixed", f"{lag}", summary)
+
+    curve = [point(1.0, 10), point(3.0, 4)]
+    assert policies.polls_on_curve(curve, 2.0) == pytest.approx(7)
+    assert policies.polls_on_curve(curve, 0.5) == 10
+    assert policies.polls_on_curve(curve, 9.0) == 4
+
+
+def test_realtime_benchmark_compares_real_polls_with_the_plan():
+    results = realtime.run(waves=2, per_wave=4, speed=20)
+    assert len(results) == 8 and {r.wave for r in results} == {1, 2}
+    assert all(r.polls >= 1 and r.deviations for r in results)
+    checks = realtime.report(results, speed=20)
+    assert len(checks) == 2
+
+
+def test_scale_benchmark_runs_both_ways():
+    before = sum(t.name.startswith(scale.ENGINE_THREADS) for t in threading.enumerate())
+    with Simulator(speed=20, seed=2) as sim:
+        info = sim.info()
+        texts = [realtime.sentence(random.Random(i), 20, 60) for i in range(5)]
+        mine = scale.run_tts_nb(info, texts, speed=20)
+        naive = scale.run_naive(info, texts, speed=20)
+    assert mine["ok"] == naive["ok"] == 5
+    # one scheduler thread and at most 8 workers more than other tests left running
+    assert mine["probe"].peak_own_threads <= before + 9
+    assert mine["requests"] >= 5 * 3 and mine["wall"] > 0 and naive["wall"] > 0
+
+
+def test_executor_hook_runs_every_step_on_the_callers_pool():
+    result = executor.run(4, workers=2)
+    assert result["succeeded"] == 4 and result["audio_bytes"] > 0
+    assert result["threads"] and all(t.startswith("callers-pool") for t in result["threads"])
