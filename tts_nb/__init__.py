@@ -14,8 +14,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from . import ledger as _ledger
+from . import teaching as teach
 from .clip import Clip
 from .clock import SystemClock, VirtualClock
+from .credentials import login, logout
 from .errors import (
     AuthError,
     BadAudio,
@@ -29,8 +32,12 @@ from .errors import (
     TTSError,
 )
 from .job import Job, all_jobs
+from .ledger import use_ledger
 from .policy import Adaptive, Backoff, Fixed, PollPolicy, Progressive
+from .providers.aspose import Aspose
+from .providers.camb import Camb
 from .providers.typecast import Typecast
+from .resume import resume
 from .scheduler import Scheduler
 from .state import State
 
@@ -53,25 +60,72 @@ def use_simulator(**options: Any):
     return shared(**options)
 
 
+def status(**simulator_options: Any):
+    """Where requests go (real service or simulator, per provider): the first cell of every
+    notebook. Starts the simulator with these options if it is needed, e.g. ``speed=10``."""
+    return teach.status(**simulator_options)
+
+
 def jobs():
-    """Every job started in this kernel, one row each (state, polls, timings, audio)."""
+    """Every job, one row each: this kernel's (``live``) and the ledger's from earlier kernels.
+
+    State, polls, timings, audio length and size; ``note`` flags unconfirmed submits, reused
+    results and jobs that `tn.resume()` can continue.
+    """
+    from .resume import ledger_jobs
     from .tables import jobs_frame
 
-    return jobs_frame(all_jobs())
+    live = all_jobs()
+    return jobs_frame(live, ledger_jobs(exclude=[job.id for job in live]))
 
 
 def history():
-    """The history rows of every job in this kernel, in one DataFrame."""
+    """The history rows of every job (this kernel's and the ledger's), in one DataFrame."""
+    from .resume import ledger_jobs
     from .tables import history_frame
 
-    return history_frame(row for job in all_jobs() for row in job.rows)
+    live = all_jobs()
+    rows = [row for job in live for row in job.rows]
+    earlier = [record["id"] for record in ledger_jobs(exclude=[job.id for job in live])]
+    ledger = _ledger.current()
+    if earlier and ledger is not None:
+        rows += ledger.rows(earlier)
+    return history_frame(rows)
+
+
+# Loaded on first use, so `import tts_nb` never imports ipywidgets, pandas or matplotlib.
+_LAZY = {
+    "compare": ("tts_nb.comparison", "compare"),
+    "SpeakPanel": ("tts_nb.widgets", "SpeakPanel"),
+    "VoiceDesignPanel": ("tts_nb.widgets", "VoiceDesignPanel"),
+    "TranslatePanel": ("tts_nb.widgets", "TranslatePanel"),
+    "JobsPanel": ("tts_nb.widgets", "JobsPanel"),
+    "JobView": ("tts_nb.widgets", "JobView"),
+    "styled": ("tts_nb.tables", "styled"),
+    "timeline": ("tts_nb.plots", "timeline"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    raise AttributeError(f"module 'tts_nb' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = [
     "Adaptive",
+    "Aspose",
     "AuthError",
     "Backoff",
     "BadAudio",
+    "Camb",
     "Clip",
     "ExpiredResult",
     "Fixed",
@@ -92,6 +146,12 @@ __all__ = [
     "VirtualClock",
     "history",
     "jobs",
+    "login",
+    "logout",
+    "resume",
+    "use_ledger",
+    "status",
+    "teach",
     "use_simulator",
 ]
 
