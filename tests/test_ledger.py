@@ -551,3 +551,17 @@ def test_resume_rebuilds_every_provider_flow_from_its_ids(sim):
         assert steps[0] == "resume" and "poll" in steps and "submit" not in steps
         assert ledger.get(job.id)["state"] == "SUCCEEDED"
     assert len([r for r in sim.log.find(method="POST") if "token" not in r.path]) == submits
+
+
+def test_a_ledger_file_of_another_layout_is_refused_with_the_way_out(tmp_path):
+    import sqlite3
+
+    from tts_nb.ledger import Ledger
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    with sqlite3.connect(folder / "ledger.sqlite3") as db:
+        db.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, provider TEXT)")
+    with pytest.raises(sqlite3.DatabaseError, match="lacks .*kind.*move that file aside"):
+        Ledger(folder)
+    Ledger(tmp_path / "new")  # a fresh folder works

@@ -28,6 +28,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import socket
 import sqlite3
 import tempfile
@@ -170,11 +171,23 @@ class Ledger:
         # a power cut can lose the last commits, and even then the file stays consistent.
         self._db.execute("PRAGMA synchronous = NORMAL")
         with self._transaction() as db:
+            self._check_layout(db)
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
             db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
+            )
+
+    def _check_layout(self, db: sqlite3.Connection) -> None:
+        """Refuse a ledger file whose tables another layout wrote, saying how to move on."""
+        found = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        expected = set(re.findall(r"^    (\w+) ", _SCHEMA.split(");")[0], re.MULTILINE))
+        missing = sorted(expected - found)
+        if found and missing:  # an empty `found`: a new file, about to get the tables
+            raise sqlite3.DatabaseError(
+                f"the ledger file {self.path} has another layout (its jobs table lacks "
+                f"{', '.join(missing)}); move that file aside or set TTS_NB_LEDGER to a new folder"
             )
 
     # ------------------------------------------------------------------ plumbing
