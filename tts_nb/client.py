@@ -210,8 +210,8 @@ class Client:
         text: str,
     ) -> Job:
         policy = policy or self.policy
-        scrub = self.transport.scrub  # a key pasted into a text must not reach tables or views
-        request = {k: scrub(v) if isinstance(v, str) else v for k, v in request.items()}
+        # A key pasted into a text must not reach tables, views or the ledger, at any depth.
+        request = _scrubbed(request, self.transport.scrub)
         timeout = policy.timeout if policy.timeout is not None else self.default_timeout
         return Job(
             operation,

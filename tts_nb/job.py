@@ -30,6 +30,7 @@ from .errors import (
 from .policy import DurationModel, Pacer, PollPolicy
 from .scheduler import Scheduler, Timer
 from .state import State
+from .tables import HISTORY_COLUMNS
 from .transport import Exchange, Transport
 
 log = logging.getLogger("tts_nb")
@@ -517,27 +518,32 @@ class Job(concurrent.futures.Future):
         self._duration_model.observe(self._text_length, (before + now) / 2 - self._t0)
 
     # ------------------------------------------------------------- recording
+    def _append_row(self, when: float, step: str, **values: Any) -> None:
+        """One history row at wall time `when`; columns not given stay empty. Hold the lock."""
+        row = dict.fromkeys(HISTORY_COLUMNS)
+        row.update(
+            job=self.id,
+            provider=self.provider,
+            n=len(self._rows) + 1,
+            time=when,
+            elapsed_s=round(when - self.created_at, 3),
+            step=step,
+            **values,
+        )
+        self._rows.append(row)
+
     def _record(self, exchange: Exchange) -> None:
         with self._lock:
             self.exchanges.append(exchange)
-            self._rows.append(
-                {
-                    "job": self.id,
-                    "provider": self.provider,
-                    "n": len(self._rows) + 1,
-                    "time": exchange.started,
-                    "elapsed_s": round(exchange.started - self.created_at, 3),
-                    "step": exchange.step,
-                    "attempt": exchange.attempt,
-                    "method": exchange.method,
-                    "url": exchange.url,
-                    "http_status": exchange.status,
-                    "latency_s": exchange.latency_s,
-                    "raw_status": None,
-                    "state": None,
-                    "next_poll_in_s": None,
-                    "note": exchange.error,
-                }
+            self._append_row(
+                exchange.started,
+                exchange.step,
+                attempt=exchange.attempt,
+                method=exchange.method,
+                url=exchange.url,
+                http_status=exchange.status,
+                latency_s=exchange.latency_s,
+                note=exchange.error,
             )
         self._changed()
 
@@ -627,25 +633,11 @@ class Job(concurrent.futures.Future):
     def _event(self, step: str, note: str, state: State | None = None) -> None:
         """A history row that is not an HTTP exchange: queued, resumed, reused."""
         with self._lock:
-            now = self._clock.wall()
-            self._rows.append(
-                {
-                    "job": self.id,
-                    "provider": self.provider,
-                    "n": len(self._rows) + 1,
-                    "time": now,
-                    "elapsed_s": round(now - self.created_at, 3),
-                    "step": step,
-                    "attempt": None,
-                    "method": None,
-                    "url": None,
-                    "http_status": None,
-                    "latency_s": None,
-                    "raw_status": None,
-                    "state": state.value if state is not None else None,
-                    "next_poll_in_s": None,
-                    "note": note,
-                }
+            self._append_row(
+                self._clock.wall(),
+                step,
+                state=state.value if state is not None else None,
+                note=note,
             )
         self._changed()
 
