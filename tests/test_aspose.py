@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import json
+import os
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
 import soundfile
 
 import tts_nb as tn
+from tts_nb.job import all_jobs
+from tts_nb.ledger import Ledger
 from tts_nb.simulator import Simulator
 from tts_nb.state import State
 
@@ -35,6 +42,42 @@ def make_client(sim, **kwargs) -> tn.Aspose:
 @pytest.fixture
 def aspose(sim):
     return make_client(sim)
+
+
+@pytest.fixture
+def stub_server():
+    """Start fake Aspose servers on 127.0.0.1: `route(method, path, body)` returns (status,
+    JSON-able answer or plain text)."""
+    servers = []
+
+    def start(route) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, answer = route(self.command, self.path.split("?")[0], body)
+                text = answer if isinstance(answer, str) else json.dumps(answer)
+                kind = "text/plain" if isinstance(answer, str) else "application/json"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(text.encode())))
+                self.end_headers()
+                self.wfile.write(text.encode())
+
+            do_GET = do_POST = do_DELETE = _serve
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 def token_requests(sim):
@@ -384,3 +427,131 @@ def test_recorded_jobs_are_rebuilt_for_their_own_endpoints(aspose, sim):
     assert (account.path, trial.path) == (TTS, TRIAL) and trial.kind != job.kind
     with pytest.raises(tn.InvalidInput, match="cannot resume a 'speak' job"):
         aspose._rebuild_operation("speak", body, job.request)
+
+
+def deletes(sim, path=TTS):
+    return [r for r in sim.log.find(origin="aspose", method="DELETE") if r.path == path]
+
+
+def test_cancel_deletes_the_task_and_records_the_answer(sim):
+    client = make_client(sim, policy=tn.Fixed(0.1, timeout=30))
+    job = client.text_to_speech("Never mind. [[sim:slow]]")
+    wait_until(lambda: job.polls >= 1)
+    task_id = job.provider_ids["task_id"]
+    assert job.cancel() and job.state is State.CANCELLED
+    wait_until(lambda: "cancel" in job.history.step.tolist())  # sent on a worker
+    (delete,) = deletes(sim)
+    assert delete.query["id"] == [task_id] and delete.status == 200
+    row = job.history[job.history.step == "cancel"].iloc[-1]
+    assert row.method == "DELETE" and row.http_status == 200
+    wait_until(lambda: f"Aspose deleted task {task_id}" in str(job.history.note.iloc[-1]))
+    assert task_id not in sim.aspose._tasks  # the text does not stay on Aspose for 24 h
+    assert not job.cancel() and len(deletes(sim)) == 1
+
+
+def test_cancel_of_a_step_by_step_job_deletes_in_the_cell(sim):
+    job = tn.teach.steps(make_client(sim)).text_to_speech("One step at a time.")
+    job.step()  # token and submit
+    job.cancel()
+    assert [r.query["id"] for r in deletes(sim)] == [[job.provider_ids["task_id"]]]
+    assert job.history.step.tolist()[-1] == "cancel"
+
+
+def test_a_cancel_during_a_slow_submit_keeps_the_charged_result(sim):
+    client = make_client(sim)
+    sim.aspose.hold_answers = threading.Event()  # the task is created, its id held back
+    job = client.text_to_speech("Cancelled on the wire.")
+    wait_until(lambda: len(submits(sim)) == 1)
+    assert job.cancel() and not job.provider_ids
+    assert "cancelled while the submit was on the wire" in job.history.note.iloc[-1]
+    sim.aspose.hold_answers.set()
+    wait_until(lambda: "accepted after the cancel" in str(job.history.note.iloc[-1]))
+    task_id = job.provider_ids["task_id"]
+    record = Ledger(os.environ["TTS_NB_LEDGER"]).get(job.id)
+    assert record["state"] == "CANCELLED" and record["provider_ids"] == {"task_id": task_id}
+    assert deletes(sim) == []  # no id at cancel time, and the late one is kept, not deleted
+    (resumed,) = tn.resume(job.id, client=client)
+    clip = resumed.wait(30)
+    assert clip.meta["task_id"] == task_id and clip.duration_s > 0
+    assert [j for j in all_jobs() if j.id == job.id] == [resumed]  # one job per id
+    assert len(submits(sim)) == 1  # fetched, not sent again
+
+
+def test_the_token_rejection_never_shows_the_refused_credentials(stub_server):
+    secret = "cs-LIVE-secret-0123456789"
+
+    def route(method, path, body):
+        said = f"client_secret {secret} is not valid"
+        return 400, {"error": "invalid_client", "error_description": said}
+
+    client = tn.Aspose(client_id="cid-live-42", client_secret=secret, base_url=stub_server(route))
+    with pytest.raises(tn.AuthError, match="invalid_client") as info:
+        client.tokens.get(None)  # outside any job: the provider's own message must be clean
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert "client_secret •••• is not valid" in str(info.value)
+
+
+def test_teach_request_for_a_token_never_prints_it(sim):
+    client = make_client(sim)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": sim.credentials["aspose_client_id"],
+        "client_secret": sim.credentials["aspose_client_secret"],
+    }
+    shown = tn.teach.request(client, "POST", "/connect/token", form=form, authed=False)
+    (token,) = sim.aspose._tokens  # the live token the simulator just issued
+    views = [repr(shown), shown._repr_html_(), *shown.curls(), *shown.http(), repr(shown[0])]
+    assert all(token not in view for view in views)
+    assert shown.json["access_token"] == "••••" and shown[0].status == 200
+
+
+def test_a_status_or_message_echoing_the_token_is_masked_everywhere(stub_server):
+    """A provider that echoes the client secret and the live token in its statuses and
+    messages: neither reaches the error, the history, the raw status, the ledger or views."""
+    secret, token = "cs-LIVE-secret-9876543210", "eyJ-live-token-ABCDEFGHIJ"
+    polls = []
+
+    def route(method, path, body):
+        if path == "/connect/token":
+            return 200, {"access_token": token, "expires_in": 3600}
+        if method == "POST":
+            return 200, "TTS00001-aaaa-bbbb"
+        polls.append(path)
+        if len(polls) == 1:
+            return 200, {"taskStatus": f"Queued-for-{token}", "responseStatusCode": secret}
+        messages = [f"token {token} and secret {secret} rejected"]
+        return 200, {"taskStatus": "Error", "responseStatusCode": "Error",
+                     "error": {"messages": messages}}  # fmt: skip
+
+    client = tn.Aspose(
+        client_id="cid-live-42",
+        client_secret=secret,
+        base_url=stub_server(route),
+        policy=FAST,
+        min_interval=0.05,
+    )
+    job = client.text_to_speech("Echo my secrets.")
+    with pytest.raises(tn.JobFailed) as info:
+        job.wait(30)
+    ledger_bytes = b"".join(
+        path.read_bytes() for path in Path(os.environ["TTS_NB_LEDGER"]).rglob("*") if path.is_file()
+    )
+    shown = tn.teach.show(job)
+    texts = [
+        str(info.value),
+        repr(info.value),
+        str(info.value.raw_status),
+        str(job.raw_status),
+        job.history.to_string(),
+        job.status_line(),
+        tn.jobs().to_csv(),
+        tn.history().to_csv(),
+        repr(shown),
+        shown._repr_html_(),
+        *shown.curls(),
+        ledger_bytes.decode("utf-8", "replace"),
+    ]
+    for value in (secret, token):
+        assert [text for text in texts if value in text] == []
+    assert "unknown Aspose taskStatus 'Queued-for-••••'" in job.history.to_string()
+    assert "token •••• and secret •••• rejected" in str(info.value)

@@ -16,6 +16,7 @@ from tts_nb.policy import Pacer
 from tts_nb.providers.camb import RunId, TaskId, run_path, task_path
 from tts_nb.simulator import Simulator, speech
 from tts_nb.simulator.camb import LANGUAGES
+from tts_nb.simulator.camb import VOICES as CATALOGUE
 from tts_nb.simulator.markers import parse_markers
 from tts_nb.state import State
 
@@ -25,7 +26,7 @@ DESCRIPTION = (
     "articulately, with a soothing tone that conveys expertise and trustworthiness."
 )
 FLOWS = {
-    "tts": lambda camb, text: camb.tts(text, voice_id=147320, language="en-us"),
+    "tts": lambda camb, text: camb.tts(text, voice_id=147320, language="en-us", stream=False),
     "translated-tts": lambda camb, text: camb.translated_tts(
         text, voice_id=147320, source_language=1, target_language="fr-fr"
     ),
@@ -76,11 +77,12 @@ def decoded(clip):
 
 # ------------------------------------------------------------------------- flows
 def test_tts_gives_real_flac_speech_that_grows_with_the_text(camb, sim):
-    short = camb.tts("Hello there.", voice_id=147320, language="en-us").wait(30)
+    short = camb.tts("Hello there.", voice_id=147320, language="en-us", stream=False).wait(30)
     long = camb.tts(
         "Hello there. This sentence is quite a bit longer, so its speech lasts longer too.",
         voice_id="Ava",
         language=1,
+        stream=False,
     ).wait(30)
     for clip in (short, long):
         assert clip.format == "flac" and clip.data[:4] == b"fLaC"
@@ -95,13 +97,13 @@ def test_tts_gives_real_flac_speech_that_grows_with_the_text(camb, sim):
 
 def test_a_wav_result_is_sniffed_from_its_bytes(camb, sim):
     sim.camb.result_format = "wav"
-    clip = camb.tts("Old format.", voice_id=147321, language="en-us").wait(30)
+    clip = camb.tts("Old format.", voice_id=147321, language="en-us", stream=False).wait(30)
     assert clip.format == "wav" and clip.data[:4] == b"RIFF"
     assert clip.rms_dbfs > -40
 
 
 def test_history_has_one_row_per_exchange(camb, sim):
-    job = camb.tts("Hello history.", voice_id=147320, language=1)
+    job = camb.tts("Hello history.", voice_id=147320, language=1, stream=False)
     job.wait(30)
     history = job.history
     assert list(history.step)[0] == "submit" and list(history.step)[-1] == "fetch"
@@ -139,23 +141,58 @@ def test_translated_tts_puts_the_translation_on_the_clip(camb, sim):
     assert len(posts(sim, "translated-tts")) == 1
 
 
-def test_text_to_voice_returns_previews_with_usable_voice_ids(camb, sim):
+def test_text_to_voice_previews_are_no_voices_until_kept(camb, sim):
     job = camb.text_to_voice("Welcome to our application.", DESCRIPTION)
     previews = job.wait(30)
     assert isinstance(previews, list) and len(previews) == 2
-    ids = [clip.meta["voice_id"] for clip in previews]
-    assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 2
     for clip in previews:
         assert clip.format == "flac" and clip.rms_dbfs > -40
         assert clip.text == "Welcome to our application."
+        assert clip.meta["voice_id"] is None  # as on CAMB: a preview is only a sample
         decoded(clip)
     assert previews[0].data != previews[1].data  # two interpretations, two timbres
-    assert set(ids) <= set(camb.voices().voice_id)
-    spoken = camb.tts("My new voice.", voice_id=ids[0], language="en-us").wait(30)
-    assert spoken.rms_dbfs > -40
+    assert not set(camb.voices().voice_name).intersection({"Designed voice"})
+    assert len(camb.voices()) == len(CATALOGUE)  # previews are not listed as voices
+    assert not any("list-voices" in url for url in job.history.url)
     cdn = sim.log.find(origin="cdn")
     assert len(cdn) == 2 and all("x-api-key" not in r.headers for r in cdn)
     assert len(posts(sim, "text-to-voice")) == 1
+
+
+def test_a_kept_preview_becomes_a_voice_that_speaks_like_it(camb, sim):
+    previews = camb.text_to_voice("Welcome to our application.", DESCRIPTION).wait(30)
+    before = set(camb.voices().voice_id)
+    voice_id = camb.keep_voice(previews[1], name="Night host", gender="female", age=45)
+    assert isinstance(voice_id, int) and voice_id not in before
+    assert previews[1].meta["voice_id"] == voice_id and previews[0].meta["voice_id"] is None
+    kept = camb.voices().set_index("voice_id").loc[voice_id]
+    assert (kept.voice_name, kept.gender, kept.age) == ("Night host", 2, 45)
+    assert kept.description == DESCRIPTION  # taken from the preview
+    (upload,) = sim.log.find(origin="camb", method="POST", path="/apis/create-custom-voice")
+    assert upload.headers["content-type"].startswith("multipart/form-data")
+    assert upload.headers["x-api-key"] == sim.credentials["camb_api_key"]
+    same = camb.tts("Welcome to our application.", voice_id, language="en-us", stream=False)
+    assert same.wait(30).rms_dbfs > -40
+    key = sim.credentials["camb_api_key"]
+    variants = {v.id: v.variant for v in sim.camb.voices_of(key)}
+    assert variants[voice_id] == "f4"  # the second preview's timbre (female description)
+    spoken = camb.tts("Welcome to our application.", voice_id, output_format="flac").wait(30)
+    assert spoken.format == "flac" and spoken.rms_dbfs > -40
+    with pytest.raises(tn.InvalidInput, match="name is missing"):
+        camb.keep_voice(previews[0], name=" ", gender="male")
+    with pytest.raises(tn.InvalidInput, match="gender='robot' is not known"):
+        camb.keep_voice(previews[0], name="Robot", gender="robot")
+    assert len(posts(sim, "create-custom-voice")) == 1  # the refused ones were never sent
+
+
+def test_a_preview_url_is_kept_and_an_expired_one_says_so(camb, sim):
+    previews = camb.text_to_voice("Welcome to our application.", DESCRIPTION).wait(30)
+    url = previews[0].meta["preview_url"]
+    voice_id = camb.keep_voice(url, name="From a link", gender=1)
+    assert voice_id in set(camb.voices().voice_id)
+    sim.advance(25 * 3600)
+    with pytest.raises(tn.ExpiredResult, match=r"no longer serves this preview link \(403\)"):
+        camb.keep_voice(url, name="Too late", gender=1)
 
 
 def test_a_short_voice_description_is_rejected_before_sending(camb, sim):
@@ -205,7 +242,7 @@ def test_each_failure_status_ends_the_job_with_its_typed_error(
 
 def test_an_unknown_status_is_tolerated_until_the_deadline(sim):
     camb = client(sim, policy=tn.Fixed(0.05, timeout=0.6))
-    job = camb.tts("Hmm. [[sim:unknown-status]]", voice_id=147320, language=1)
+    job = camb.tts("Hmm. [[sim:unknown-status]]", voice_id=147320, language=1, stream=False)
     with pytest.raises(tn.JobTimeout, match="deadline") as info:
         job.wait(30)
     assert not info.value.still_running
@@ -216,9 +253,9 @@ def test_an_unknown_status_is_tolerated_until_the_deadline(sim):
 
 def test_credits_running_out_ends_in_payment_required(camb, sim):
     sim.camb.credits = 30
-    first = camb.tts("Twenty characters!!", voice_id=147320, language=1).wait(30)
+    first = camb.tts("Twenty characters!!", voice_id=147320, language=1, stream=False).wait(30)
     assert first.rms_dbfs > -40
-    job = camb.tts("Twenty more of them.", voice_id=147320, language=1)
+    job = camb.tts("Twenty more of them.", voice_id=147320, language=1, stream=False)
     with pytest.raises(tn.QuotaError, match="insufficient credits.*billing page"):
         job.wait(30)
     assert job.state is State.PAYMENT_REQUIRED
@@ -226,7 +263,7 @@ def test_credits_running_out_ends_in_payment_required(camb, sim):
 
 
 def test_audio_that_is_not_audio_fails_with_bad_audio(camb):
-    job = camb.tts("Broken renderer. [[sim:not-audio]]", voice_id=147320, language=1)
+    job = camb.tts("Broken renderer. [[sim:not-audio]]", voice_id=147320, language=1, stream=False)
     with pytest.raises(tn.BadAudio, match="JSON"):
         job.wait(30)
     assert job.state is State.FAILED
@@ -278,7 +315,7 @@ def test_the_simulated_languages_are_spoken_by_espeak():
     ],
 )
 def test_languages_resolve_through_the_list(camb, sim, given, expected):
-    job = camb.tts(f"Bonjour, {given}.", voice_id=147376, language=given)
+    job = camb.tts(f"Bonjour, {given}.", voice_id=147376, language=given, stream=False)
     assert job.request["language"] == expected
     job.wait(30)
     assert posts(sim)[0] and len(posts(sim)) == 1
@@ -286,27 +323,27 @@ def test_languages_resolve_through_the_list(camb, sim, given, expected):
 
 def test_unknown_or_ambiguous_languages_are_refused_with_close_matches(camb, sim):
     with pytest.raises(tn.InvalidInput, match=r"'frnch'.*Close matches: French \(France\)"):
-        camb.tts("x", voice_id=147320, language="frnch")
+        camb.tts("x", voice_id=147320, language="frnch", stream=False)
     with pytest.raises(tn.InvalidInput, match=r"ambiguous.*en-us, id 1.*en-gb, id 35"):
-        camb.tts("x", voice_id=147320, language="english")
+        camb.tts("x", voice_id=147320, language="english", stream=False)
     with pytest.raises(tn.InvalidInput, match="not one of CAMB.AI's source languages"):
         camb.translated_tts("x", voice_id=147320, source_language="da-dk", target_language=1)
     target = camb.translated_tts("Tak.", voice_id=147320, source_language=1, target_language="da")
     assert target.request["target_language"] == 28
     with pytest.raises(tn.InvalidInput, match="Close names: ava"):
-        camb.tts("x", voice_id="Avva", language=1)
+        camb.tts("x", voice_id="Avva", language=1, stream=False)
     with pytest.raises(tn.InvalidInput, match="gender='robot' is not known"):
-        camb.tts("x", voice_id=147320, language=1, gender="robot")
+        camb.tts("x", voice_id=147320, language=1, gender="robot", stream=False)
     with pytest.raises(tn.InvalidInput, match="formality must be one of formal, informal"):
         camb.translated_tts("x", voice_id=1, source_language=1, target_language=1, formality=3)
     with pytest.raises(tn.InvalidInput, match="text is empty"):
-        camb.tts("  ", voice_id=147320, language=1)
+        camb.tts("  ", voice_id=147320, language=1, stream=False)
     target.wait(30)
     assert len(posts(sim)) == 1  # only the valid one was sent
 
 
 def test_an_invalid_id_comes_back_as_a_422_in_camb_words(camb, sim):
-    job = camb.tts("Nobody speaks.", voice_id=999, language=1)
+    job = camb.tts("Nobody speaks.", voice_id=999, language=1, stream=False)
     with pytest.raises(tn.InvalidInput, match="voice_id: Voice 999 does not exist") as info:
         job.wait(10)
     assert info.value.status_code == 422 and "camb.voices()" in str(info.value)
@@ -314,11 +351,11 @@ def test_an_invalid_id_comes_back_as_a_422_in_camb_words(camb, sim):
 
 
 def test_an_identical_request_is_not_charged_twice_unless_forced(camb, sim):
-    first = camb.tts("Only once, please.", voice_id=147320, language=1)
-    again = camb.tts("Only once, please.", voice_id=147320, language="en-us")
+    first = camb.tts("Only once, please.", voice_id=147320, language=1, stream=False)
+    again = camb.tts("Only once, please.", voice_id=147320, language="en-us", stream=False)
     assert first.wait(30).data == again.wait(30).data
     assert len(posts(sim)) == 1
-    forced = camb.tts("Only once, please.", voice_id=147320, language=1, force=True)
+    forced = camb.tts("Only once, please.", voice_id=147320, language=1, force=True, stream=False)
     assert forced.wait(30).rms_dbfs > -40
     assert len(posts(sim)) == 2
 
@@ -346,7 +383,7 @@ def test_a_job_resumes_from_ids_stored_as_plain_json(camb, sim, kind):
 
 # --------------------------------------------------------------- task_id vs run_id
 def test_task_and_run_ids_are_kept_apart_by_type(camb, sim):
-    job = camb.tts("Typed ids.", voice_id=147320, language=1)
+    job = camb.tts("Typed ids.", voice_id=147320, language=1, stream=False)
     job.wait(30)
     task_id, run_id = job.provider_ids["task_id"], job.provider_ids["run_id"]
     assert type(task_id) is TaskId and type(run_id) is RunId
@@ -368,7 +405,7 @@ def test_the_error_shapes_become_typed_errors_with_what_to_do(sim):
     with pytest.raises(tn.AuthError, match="Invalid API key.*Check CAMB_API_KEY") as info:
         bad.voices()
     assert info.value.status_code == 401
-    job = bad.tts("Hi", voice_id=147320, language=1)
+    job = bad.tts("Hi", voice_id=147320, language=1, stream=False)
     with pytest.raises(tn.AuthError, match="CAMB_API_KEY"):
         job.wait(10)
     assert job.state is State.FAILED
@@ -377,7 +414,7 @@ def test_the_error_shapes_become_typed_errors_with_what_to_do(sim):
 # ----------------------------------------------------------- engine guarantees
 def test_two_5xx_answers_to_a_poll_are_retried(camb, sim):
     sim.faults.script(500, 500, origin="camb", method="GET", path="/apis/tts/")
-    job = camb.tts("Resilient.", voice_id=147320, language=1)
+    job = camb.tts("Resilient.", voice_id=147320, language=1, stream=False)
     assert job.wait(30).rms_dbfs > -40
     polls = job.history[job.history.step == "poll"]
     assert polls.http_status.tolist()[:3] == [500, 500, 200]
@@ -402,7 +439,7 @@ def test_a_failed_submit_is_not_sent_again(camb, sim):
 
 def test_the_key_goes_to_the_api_origin_only(camb, sim):
     camb.text_to_voice("Private previews.", DESCRIPTION).wait(30)
-    camb.tts("Private audio.", voice_id=147320, language=1).wait(30)
+    camb.tts("Private audio.", voice_id=147320, language=1, stream=False).wait(30)
     assert sim.log.find(origin="cdn")
     assert all("x-api-key" not in r.headers for r in sim.log.find(origin="cdn"))
     key = sim.credentials["camb_api_key"]
@@ -411,7 +448,7 @@ def test_the_key_goes_to_the_api_origin_only(camb, sim):
 
 def test_no_key_follows_a_redirect_to_another_origin(camb, sim):
     sim.camb.redirect_results = True
-    job = camb.tts("Redirected.", voice_id=147320, language=1)
+    job = camb.tts("Redirected.", voice_id=147320, language=1, stream=False)
     clip = job.wait(30)
     assert clip.format == "flac" and clip.rms_dbfs > -40
     fetches = job.history[job.history.step == "fetch"]
@@ -424,7 +461,7 @@ def test_no_key_follows_a_redirect_to_another_origin(camb, sim):
 def test_plain_requests_would_leak_the_key_across_that_redirect(camb, sim):
     """Why the transport follows redirects itself: requests keeps custom headers."""
     sim.camb.redirect_results = True
-    job = camb.tts("Leaky.", voice_id=147320, language=1)
+    job = camb.tts("Leaky.", voice_id=147320, language=1, stream=False)
     job.wait(30)
     sim.log.clear()
     headers = {"x-api-key": sim.credentials["camb_api_key"]}
@@ -436,7 +473,7 @@ def test_plain_requests_would_leak_the_key_across_that_redirect(camb, sim):
 
 
 def test_file_url_output_points_at_the_cdn(camb, sim):
-    job = camb.tts("By link.", voice_id=147320, language=1)
+    job = camb.tts("By link.", voice_id=147320, language=1, stream=False)
     job.wait(30)
     headers = {"x-api-key": sim.credentials["camb_api_key"]}
     url = f"{sim.urls['camb']}/tts-result/{job.provider_ids['run_id']}"
@@ -447,9 +484,9 @@ def test_file_url_output_points_at_the_cdn(camb, sim):
 
 def test_the_key_never_appears_in_reprs_histories_or_errors(camb, sim):
     key = sim.credentials["camb_api_key"]
-    ok = camb.tts("Secret keeping.", voice_id=147320, language=1)
+    ok = camb.tts("Secret keeping.", voice_id=147320, language=1, stream=False)
     ok.wait(30)
-    failed = camb.tts(f"My key is {key} [[sim:fail]]", voice_id=147320, language=1)
+    failed = camb.tts(f"My key is {key} [[sim:fail]]", voice_id=147320, language=1, stream=False)
     with pytest.raises(tn.JobFailed) as info:
         failed.wait(30)
     texts = [

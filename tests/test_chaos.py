@@ -1,7 +1,7 @@
 """Reliability under load and faults, over real HTTP against the simulator.
 
-* Concurrency: with the simulator's per-account limit set, a 20-voice comparison queues on the
-  client side instead of tripping the provider's 429.
+* Concurrency: under Typecast v1's per-account limit (Free plan: 2), a 20-voice comparison
+  queues on the client side instead of tripping the provider's 429.
 * Chaos: at 20 % random faults of every kind (5xx, 429 with Retry-After, resets, lost answers,
   malformed JSON, slow bodies, stalls), 200+ jobs all end in a terminal state with an
   explanation, none is lost from the ledger, none is submitted twice (checked from the
@@ -31,27 +31,27 @@ HANDLED = (None, "slow", "malformed", "lost_answer")  # faults after which the a
 
 
 def test_a_20_voice_comparison_never_trips_the_concurrency_limit(capsys):
-    with Simulator(speed=50, seed=5) as sim:
-        sim.typecast.concurrency_limit = 2  # Typecast's Free plan
+    with Simulator(speed=50, seed=5) as sim:  # Typecast v1's Free plan: 2 at once
         client = tn.Typecast(
-            api_key=sim.credentials["typecast_api_key"],
-            base_url=sim.urls["typecast"],
+            api_key=sim.credentials["typecast_v1_api_key"],
+            base_url=sim.urls["typecast_v1"],
             policy=tn.Fixed(0.05, timeout=60),
             min_interval=0.05,
         )
         assert client.max_concurrent == 2  # the default is the Free plan's limit
+        voices = client.voices().voice_id.tolist()
         t0 = time.monotonic()
         jobs = [
-            client.speak(f"Voice {i} says hello.", actor_id=ACTORS[i % len(ACTORS)].actor_id)
+            client.speak(f"Voice {i} says hello. [[sim:slow]]", voice_id=voices[i % len(voices)])
             for i in range(20)
         ]
         queued = [job for job in jobs if job.rows and job.rows[0]["step"] == "queue"]
-        assert len(queued) == 18
+        assert len(queued) >= 17  # the first jobs may finish before the last ones are queued
         notes = [job.rows[0]["note"] for job in queued]
-        assert notes[0].startswith("queued: 0 ahead") and notes[-1].startswith("queued: 17 ahead")
+        assert notes[-1].startswith(f"queued: {len(queued) - 1} ahead")
         done, _ = concurrent.futures.wait(jobs, timeout=120)
         assert len(done) == 20 and all(job.state is State.SUCCEEDED for job in jobs)
-        statuses = [r.status for r in sim.log.find(origin="typecast", method="POST")]
+        statuses = [r.status for r in sim.log.find(origin="typecast_v1", method="POST")]
         assert statuses == [200] * 20  # not a single 429
         with capsys.disabled():
             print(
@@ -121,7 +121,7 @@ def start_mixed_jobs(sim, count: int) -> list:
             actor = ACTORS[i % len(ACTORS)].actor_id
             jobs.append(typecast.speak(text, actor_id=actor, **options))
         elif flow < 7:
-            jobs.append(camb.tts(text, voice_id=voice, language="en-us"))
+            jobs.append(camb.tts(text, voice_id=voice, language="en-us", stream=False))
         elif flow == 7:
             jobs.append(camb.translated_tts(text, voice, "en-us", "fr-fr"))
         elif flow == 8 and i % 20 == 8:

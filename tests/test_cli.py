@@ -37,8 +37,10 @@ def test_speak_cli_writes_a_playable_wav_and_prints_the_history(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "embedded simulator" in done.stderr
-    assert "submit" in done.stdout and "poll" in done.stdout and "fetch" in done.stdout
-    assert "SUCCEEDED" in done.stdout
+    # v1, a new user's API: the audio is the answer, so the history has one row
+    table = done.stdout.split("\n\n")[0].splitlines()
+    assert len(table) == 2 and "submit" in table[1] and "SUCCEEDED" in table[1]
+    assert "0 polls" in done.stdout
     info = soundfile.info(str(out))
     assert info.format == "WAV" and info.duration > 0.3
 
@@ -53,7 +55,7 @@ def test_speak_cli_reports_errors_clearly(tmp_path):
         cwd=tmp_path,
     )
     assert done.returncode != 0
-    assert "neither a 24-character actor id nor an actor's name" in done.stderr
+    assert "is neither a voice id ('tc_…' or 'uc_…', lowercase) nor a voice's name" in done.stderr
 
 
 def test_simulator_cli_prints_one_json_line_with_urls_and_credentials():
@@ -70,7 +72,9 @@ def test_simulator_cli_prints_one_json_line_with_urls_and_credentials():
         process.wait(10)
     assert info["typecast"].startswith("http://127.0.0.1:")
     assert info["cdn"].startswith("http://127.0.0.1:") and info["cdn"] != info["typecast"]
-    assert set(info["credentials"]) >= {"typecast_api_key"}
+    assert info["typecast_v1"].startswith("http://127.0.0.1:")
+    assert len({info["typecast"], info["typecast_v1"], info["cdn"]}) == 3
+    assert set(info["credentials"]) >= {"typecast_api_key", "typecast_v1_api_key"}
 
 
 def test_import_stays_light():

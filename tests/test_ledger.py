@@ -526,7 +526,7 @@ def test_resume_rebuilds_every_provider_flow_from_its_ids(sim):
     )
     originals = {
         typecast: typecast.speak("Resume the Typecast flow.", actor_id="Olivia"),
-        camb: camb.tts("Resume the CAMB flow.", voice_id=voice, language="en-us"),
+        camb: camb.tts("Resume the CAMB flow.", voice_id=voice, language="en-us", stream=False),
         None: camb.translated_tts("Resume the translated flow.", voice, "en-us", "fr-fr"),
         "design": camb.text_to_voice("Resume the design flow.", voice_description=description),
         aspose: aspose.text_to_speech("Resume the Aspose flow."),
@@ -565,3 +565,174 @@ def test_a_ledger_file_of_another_layout_is_refused_with_the_way_out(tmp_path):
     with pytest.raises(sqlite3.DatabaseError, match="lacks .*kind.*move that file aside"):
         Ledger(folder)
     Ledger(tmp_path / "new")  # a fresh folder works
+
+
+# ------------------------------------------------------------ private, bounded, forgettable
+def modes(directory: Path) -> dict[str, int]:
+    """Permission bits of the ledger folder and everything in it, by relative name."""
+    paths = [directory, *directory.rglob("*")]
+    return {str(p.relative_to(directory)): p.stat().st_mode & 0o777 for p in paths}
+
+
+def test_the_ledger_is_private_whatever_the_umask(tc, actor):
+    directory = ledger_dir()
+    old = os.umask(0o022)
+    try:
+        tc.speak("Only for my eyes.", actor_id=actor).wait(30)
+        found = modes(directory)
+        assert {"ledger.sqlite3-wal", "ledger.sqlite3-shm"} <= set(found)
+        assert any(name.endswith(".wav") for name in found)
+        for name, mode in found.items():
+            expected = 0o600 if (directory / name).is_file() else 0o700
+            assert mode == expected, (name, oct(mode))
+        for path in [directory, *directory.rglob("*")]:  # as an older version left them
+            path.chmod(0o644 if path.is_file() else 0o755)
+        Ledger(directory).close()
+        assert set(modes(directory).values()) == {0o600, 0o700}
+    finally:
+        os.umask(old)
+
+
+def age(directory: Path, job_id: str, days: float) -> None:
+    """Make a job (and its result files) look `days` old."""
+    when = time.time() - days * 86400
+    with Ledger(directory)._transaction() as db:
+        db.execute("UPDATE jobs SET created_at = ? WHERE id = ?", (when, job_id))
+        db.execute("DELETE FROM meta WHERE key = 'pruned_at'")  # a day has passed
+    for path in (directory / "results").rglob("*.wav"):
+        os.utime(path, (when, when))
+
+
+def test_finished_jobs_past_the_retention_are_pruned_once_a_day(tc, actor, monkeypatch):
+    directory = ledger_dir()
+    old = tc.speak("From long ago.", actor_id=actor)
+    old.wait(30)
+    assert Ledger(directory).retention_days == 30  # the default
+    age(directory, old.id, 31)
+    new = tc.speak("From today.", actor_id=actor)
+    new.wait(30)
+    ledger = Ledger(directory)  # opening applies the retention
+    assert ledger.get(old.id) is None and ledger.get(new.id) is not None
+    assert len(list((directory / "results").rglob("*.wav"))) == 1
+    assert ledger.load_result(ledger.get(new.id)).data == new.clip.data
+    with ledger._transaction() as db:
+        db.execute("UPDATE jobs SET created_at = 0 WHERE id = ?", (new.id,))
+    assert Ledger(directory).get(new.id) is not None  # pruned already today
+    monkeypatch.setenv("TTS_NB_LEDGER_RETENTION_DAYS", "off")
+    assert Ledger(directory).retention_days is None
+    monkeypatch.setenv("TTS_NB_LEDGER_RETENTION_DAYS", "7")
+    assert Ledger(directory).retention_days == 7
+    assert Ledger(directory, retention_days=0).retention_days is None
+
+
+class FakeJob:
+    """Just what the ledger reads of a job."""
+
+    provider, kind, request, raw_status, polls, clip = "typecast", "speak", {}, None, 0, None
+
+    def __init__(self, job_id: str, provider_ids: dict, rows: list[dict]) -> None:
+        self.id, self.provider_ids, self.rows = job_id, provider_ids, rows
+        self.state, self.error, self.created_at, self.finished_at = State.PENDING, None, 1.0, None
+
+
+def test_signed_urls_are_stored_without_their_signatures():
+    signed = "https://cdn.example/a.wav?X-Amz-Signature=SIG&X-Amz-Expires=86400&part=2"
+    cloudfront = "https://d1.example/b.mp3?Expires=99&Signature=SIG2&Key-Pair-Id=K&token=T"
+    poll = "https://api.example/api/speak/v2/abc"
+    job = FakeJob("j1", {"speak_v2_url": poll}, [{"n": 1, "url": signed, "note": cloudfront}])
+    ledger = Ledger(ledger_dir())
+    ledger.record_new(job, fingerprint="f", endpoint="https://api.example", embedded=False)
+    job.state, job.error = State.FAILED, tn.ExpiredResult(f"403 for GET {cloudfront}")
+    ledger.sync(job)
+    ledger.close()
+    stored = b"".join(p.read_bytes() for p in ledger_dir().glob("ledger.sqlite3*"))
+    for secret in (b"SIG", b"X-Amz-Expires", b"Key-Pair-Id", b"token=T"):
+        assert secret not in stored
+    record, rows = other_view().get("j1"), other_view().rows(["j1"])
+    assert rows[0]["url"] == "https://cdn.example/a.wav?part=2"
+    assert rows[0]["note"] == "https://d1.example/b.mp3" and record["error"].endswith("b.mp3")
+    assert record["provider_ids"] == {"speak_v2_url": poll}  # what resume polls: kept whole
+
+
+def test_forget_lets_finished_jobs_go_from_memory_and_on_request_the_ledger(tc, actor, sim):
+    import gc
+    import weakref
+
+    from tts_nb.job import all_jobs
+
+    kept = tc.speak("Keep my record.", actor_id=actor)
+    dropped = tc.speak("Drop my record.", actor_id=actor)
+    running = tc.speak("Still busy. [[sim:slow]]", actor_id=actor)
+    kept.wait(30), dropped.wait(30)
+    refs = [weakref.ref(kept), weakref.ref(dropped)]
+    assert tn.forget(kept, dropped.id, running) == 2
+    assert running in all_jobs() and not {kept, dropped} & set(all_jobs())
+    assert tn.forget(dropped.id, ledger=True) == 1
+    assert len(list((ledger_dir() / "results").rglob("*.wav"))) == 1  # its audio is gone
+    kept_id, dropped_id = kept.id, dropped.id
+    del kept, dropped
+    # The scheduler's loop holds the timer it ran last until it runs the next one.
+    tc.speak("Move the scheduler on.", actor_id=actor).wait(30)
+    gc.collect()
+    assert [ref() for ref in refs] == [None, None]  # nothing else pins them
+    listed = tn.jobs().set_index("job")
+    assert not listed.loc[kept_id, "live"] and dropped_id not in listed.index
+    assert other_view().get(dropped_id) is None
+    assert tc.speak("Keep my record.", actor_id=actor).reused_from == kept_id
+    before = len(posts(sim))
+    assert tc.speak("Drop my record.", actor_id=actor).wait(30).size > 0
+    assert len(posts(sim)) == before + 1  # forgotten: sent again
+    running.cancel()
+
+
+def test_memory_keeps_running_jobs_and_the_newest_finished_ones(tc, actor, monkeypatch):
+    from tts_nb import job as jobs_module
+
+    monkeypatch.setattr(jobs_module, "KEEP_FINISHED", 3)
+    slow = tc.speak("Long one. [[sim:slow]]", actor_id=actor)
+    quick = [tc.speak(f"Quick number {i}.", actor_id=actor) for i in range(5)]
+    for job in quick:
+        job.wait(30)
+    held = jobs_module.all_jobs()
+    assert slow in held and [j for j in held if j in quick] == quick[2:]
+    assert len([j for j in held if j.done()]) == 3
+    assert {j.id for j in quick} <= set(tn.jobs().job)  # the ledger keeps the rest
+    slow.cancel()
+
+
+def test_a_malformed_record_is_skipped_with_a_warning(tc, actor, sim):
+    job = tc.speak("Damaged later.", actor_id=actor)
+    job.wait(30)
+    tn.forget(job)  # as after a restart: only the ledger knows it
+    orphan_copy(other_view(), job.id, "wrong-types")
+    with other_view()._transaction() as db:
+        db.execute("UPDATE jobs SET result = '{\"list\": false}' WHERE id = ?", (job.id,))
+        db.execute("UPDATE jobs SET polls = 'many', request = '[1]' WHERE id = 'wrong-types'")
+        db.execute("INSERT INTO rows (job, n, data) VALUES (?, 99, 'not json')", (job.id,))
+    with pytest.warns(RuntimeWarning, match="malformed ledger record"):
+        listed = tn.jobs()
+    assert job.id not in set(listed.job) and "wrong-types" not in set(listed.job)
+    assert len(tn.history()) >= 1 and tn.resume() == []
+    with pytest.raises(tn.NotFound):
+        tn.resume(job.id)
+    before = len(posts(sim))
+    again = tc.speak("Damaged later.", actor_id=actor)  # the stored result is unusable
+    assert again.wait(30).size > 0 and len(posts(sim)) == before + 1
+    assert other_view().prune(older_than_days=-1) >= 1
+
+
+def test_the_simulator_keeps_bounded_logs_and_frees_expired_downloads(sim, tc, actor):
+    from tts_nb.simulator.server import LoggedRequest, RequestLog
+
+    log = RequestLog(limit=3)
+    for n in range(5):
+        log.add(LoggedRequest("cdn", "GET", f"/{n}", {}, {}, 200, None, 0.0))
+    assert [r.path for r in log.find()] == ["/2", "/3", "/4"]
+    assert RequestLog()._items.maxlen == 10_000
+    first = tc.speak("Expires soon.", actor_id=actor)
+    first.wait(30)
+    sim.advance(25 * 3600)  # past the 24 h link lifetime
+    tc.speak("Published after.", actor_id=actor).wait(30)
+    assert len(sim.cdn._blobs) == 1  # the expired blob's bytes were let go
+    url = first.history.url[first.history.step == "fetch"].iloc[0]
+    assert tn.Typecast(base_url=sim.urls["typecast"]).transport.session.get(url).status_code == 403

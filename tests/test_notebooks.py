@@ -24,8 +24,14 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 # What each lesson must really show (an error caught on purpose is still an output).
 SHOWN = {
-    "02_typecast": ['"status": "done"', '--header "Authorization: Bearer $TYPECAST_API_KEY"'],
+    "02_typecast": [
+        '"status": "done"',
+        '--header "Authorization: Bearer $TYPECAST_API_KEY"',
+        '--header "X-API-KEY: $TYPECAST_API_KEY"',  # the v1 call at the end
+        "credits",
+    ],
     "03_camb_translated_tts": ["SUCCESS", "'run_id'", '--header "x-api-key: $CAMB_API_KEY"'],
+    "04_camb_text_to_voice": ["voice_id: None", "kept as voice", "credits:", "<Clip wav"],
     "05_aspose": ["Completed", '"client_secret=$ASPOSE_CLIENT_SECRET"', "<Clip wav"],
     "07_polling_policies": ["noticed_late_at_most_s", "image/png"],
     "08_when_things_go_wrong": [
@@ -34,6 +40,7 @@ SHOWN = {
         "JobTimeout: typecast job",
         "ExpiredResult: The Typecast audio link no longer works",
         "AuthError: typecast answered 401",
+        "AuthError: typecast answered 403",
         "JobFailed: Typecast reported the speak as failed",
     ],
 }

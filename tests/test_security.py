@@ -33,7 +33,9 @@ def _forget_logins():
 
 
 def client_with(sim, **kwargs):
-    return tn.Typecast(base_url=sim.urls["typecast"], policy=FAST, min_interval=0.05, **kwargs)
+    return tn.Typecast(
+        base_url=sim.urls["typecast"], policy=FAST, min_interval=0.05, api="legacy", **kwargs
+    )
 
 
 # ------------------------------------------------------------------ where keys come from
@@ -62,7 +64,7 @@ def test_keys_come_from_argument_environment_dotenv_or_getpass(sim, monkeypatch,
         wrong.actors()
     credentials.logout("typecast")
     with pytest.raises(tn.AuthError, match="TYPECAST_API_KEY"):
-        tn.Typecast(base_url=sim.urls["typecast"]).speak("x", actor_id=ACTOR).wait(10)
+        tn.Typecast(base_url=sim.urls["typecast"], api="legacy").speak("x", actor_id=ACTOR).wait(10)
     assert_no_secrets([capsys.readouterr(), prompts], [key])
 
 
@@ -138,9 +140,9 @@ def test_no_key_in_any_output_table_log_exception_or_ledger_file(sim, capsys, ca
 
 # ------------------------------------------------------------------ hostile servers
 class Stub:
-    """A small HTTP server on 127.0.0.1 that answers from a routing function and logs requests."""
+    """A small HTTP server on loopback that answers from a routing function and logs requests."""
 
-    def __init__(self, route) -> None:
+    def __init__(self, route, host: str = "127.0.0.1") -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         stub = self
 
@@ -164,8 +166,8 @@ class Stub:
 
             do_GET = do_POST = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -194,7 +196,9 @@ KEY = "tc-live-0123456789abcdef"
 
 
 def stub_client(url: str, **kwargs):
-    return tn.Typecast(api_key=KEY, base_url=url, policy=FAST, min_interval=0.05, **kwargs)
+    return tn.Typecast(
+        api_key=KEY, base_url=url, policy=FAST, min_interval=0.05, api="legacy", **kwargs
+    )
 
 
 def test_credentials_go_only_to_their_own_origin(stubs, sim):
@@ -217,7 +221,9 @@ def test_credentials_go_only_to_their_own_origin(stubs, sim):
     cdn_audio["answer"] = (
         200,
         {"Content-Type": "audio/wav"},
-        tn.Typecast(api_key=sim.credentials["typecast_api_key"], base_url=sim.urls["typecast"])
+        tn.Typecast(
+            api_key=sim.credentials["typecast_api_key"], base_url=sim.urls["typecast"], api="legacy"
+        )
         .speak("Real audio for the stub CDN.", actor_id=ACTOR, force=True)
         .wait(30)
         .data,

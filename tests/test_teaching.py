@@ -141,7 +141,7 @@ def test_step_is_refused_on_a_job_that_polls_by_itself(tc, actor):
 
 
 def test_raw_request_shows_errors_instead_of_raising(sim):
-    client = tn.Typecast(api_key="not-the-key", base_url=sim.urls["typecast"])
+    client = tn.Typecast(api_key="not-the-key", base_url=sim.urls["typecast"], api="legacy")
     transcript = tn.teach.request(client, "GET", "/api/actor")
     assert transcript[0].status == 401
     assert transcript.json["message"]["error_code"]
@@ -172,6 +172,12 @@ def test_status_says_where_requests_go(monkeypatch):
     forced = tn.status()
     assert forced.offline and "TTS_NB_PROVIDER=simulator" in repr(forced)
     assert forced.simulator_urls["typecast"].startswith("http://127.0.0.1:")
+    text, page = repr(forced), forced._repr_html_()
+    assert "typecast API: v1" in text and forced.simulator_urls["typecast_v1"] in text
+    assert f"POST {forced.simulator_urls['camb']}/tts-stream" in text
+    assert "var(--jp-layout-color2," in page and "var(--jp-ui-font-color1," in page
+    assert "api=&#x27;legacy&#x27;" in page  # escaped text
+    assert "not detected yet" in repr(mixed)  # a key whose API nobody asked about yet
 
 
 @needs_curl
@@ -182,7 +188,8 @@ def test_camb_curl_sends_the_key_as_x_api_key(sim):
         policy=FAST,
         min_interval=0.05,
     )
-    job = camb.tts("Hello from CAMB.", voice_id=int(camb.voices().voice_id[0]), language="en-us")
+    voice = int(camb.voices().voice_id[0])
+    job = camb.tts("Hello from CAMB.", voice_id=voice, language="en-us", stream=False)
     job.wait(60)
     polls = [(e, c) for e, c in zip(job.exchanges, tn.teach.show(job).curls()) if e.step == "poll"]
     exchange, command = polls[-1]
@@ -229,3 +236,22 @@ def test_half_done_stepping_jobs_never_hold_up_other_jobs(tc, actor):
     assert all(not job.done() for job in abandoned)
     same = tc.speak("Left half done.", actor_id=actor)  # not shared with a stepping job
     assert same not in abandoned and same.wait(30).duration_s > 0
+
+
+def test_one_exchange_jobs_show_the_request_and_a_short_audio_summary(tc_v1, sim):
+    camb = tn.Camb(
+        api_key=sim.credentials["camb_api_key"], base_url=sim.urls["camb"], min_interval=0.05
+    )
+    jobs = {
+        "/v1/text-to-speech": tc_v1.speak("Shown, not dumped.", "Noah"),
+        "/tts-stream": camb.tts("Shown, not dumped.", int(camb.voices().voice_id[0])),
+    }
+    for path, job in jobs.items():
+        job.wait(30)
+        shown = tn.teach.show(job)
+        text, page = repr(shown), shown._repr_html_()
+        assert f"POST {job.exchanges[0].url}" in text and path in text
+        assert '"text": "Shown, not dumped."' in text
+        assert f"<{len(job.clip.data)} bytes audio/wav>" in text and "RIFF" not in text
+        assert "&lt;" in page and "RIFF" not in page and len(page) < 5000
+        assert shown.json is None  # the answer was audio, not JSON

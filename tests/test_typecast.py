@@ -1,4 +1,6 @@
-"""Typecast end to end over real HTTP against the simulator."""
+"""Typecast's legacy polling API end to end over real HTTP against the simulator.
+
+(The current API, v1, is in test_typecast_v1.py; the official SDK in test_typecast_sdk.py.)"""
 
 from __future__ import annotations
 
@@ -76,7 +78,9 @@ def test_failed_job_raises_job_failed(tc, actor):
 
 
 def test_bad_key_is_an_auth_error_with_the_fix(sim):
-    client = tn.Typecast(api_key="wrong-key", base_url=sim.urls["typecast"], policy=FAST)
+    client = tn.Typecast(
+        api_key="wrong-key", base_url=sim.urls["typecast"], policy=FAST, api="legacy"
+    )
     with pytest.raises(tn.AuthError, match="TYPECAST_API_KEY") as info:
         client.actors()
     assert info.value.status_code == 401
@@ -92,6 +96,7 @@ def test_unknown_status_is_tolerated_until_the_deadline(sim, actor):
         base_url=sim.urls["typecast"],
         policy=tn.Fixed(0.05, timeout=0.6),
         min_interval=0.05,
+        api="legacy",
     )
     job = client.speak("Hmm. [[sim:unknown-status]]", actor_id=actor)
     with pytest.raises(tn.JobTimeout) as info:
@@ -235,7 +240,9 @@ def test_wait_timeout_leaves_the_job_running(tc, actor):
 
 def test_the_key_never_appears_in_reprs_histories_or_errors(sim, actor):
     key = sim.credentials["typecast_api_key"]
-    client = tn.Typecast(api_key=key, base_url=sim.urls["typecast"], policy=FAST, min_interval=0.05)
+    client = tn.Typecast(
+        api_key=key, base_url=sim.urls["typecast"], policy=FAST, min_interval=0.05, api="legacy"
+    )
     ok = client.speak("Secret keeping.", actor_id=actor)
     ok.wait(30)
     failed = client.speak(f"My key is {key} [[sim:fail]]", actor_id=actor)
@@ -291,12 +298,12 @@ def test_unplayable_audio_fails_the_job_with_a_clear_error(tc, actor, marker, me
     assert job.state is State.FAILED and job.raw_status == "done"
 
 
-def test_without_keys_the_simulator_is_used_and_said_once(monkeypatch, capsys):
+def test_without_keys_the_legacy_simulator_is_used_and_said_once(monkeypatch, capsys):
     from tts_nb import client as client_module
 
     monkeypatch.setattr(client_module, "_banner_shown", False)
-    first, second = tn.Typecast(), tn.Typecast()
-    assert first.simulated and second.simulated
+    first, second = tn.Typecast(api="legacy"), tn.Typecast(api="legacy")
+    assert first.simulated and second.simulated and first.api == "legacy"
     assert first.base_url.startswith("http://127.0.0.1:")
     banner = capsys.readouterr().err
     assert banner.count("embedded simulator") == 1 and "TYPECAST_API_KEY" in banner
@@ -306,18 +313,18 @@ def test_without_keys_the_simulator_is_used_and_said_once(monkeypatch, capsys):
 
 def test_with_a_key_the_real_service_is_used(monkeypatch, capsys):
     monkeypatch.setenv("TYPECAST_API_KEY", "a-real-looking-key")
-    client = tn.Typecast()
+    client = tn.Typecast(api="legacy")
     assert not client.simulated and client.base_url == "https://typecast.ai"
     assert "simulator" not in capsys.readouterr().err
     monkeypatch.setenv("TTS_NB_TYPECAST_URL", "https://staging.example")
-    assert tn.Typecast().base_url == "https://staging.example"
+    assert tn.Typecast(api="legacy").base_url == "https://staging.example"
     monkeypatch.setenv("TTS_NB_PROVIDER", "simulator")
-    assert tn.Typecast().simulated
+    assert tn.Typecast(api="legacy").simulated
 
 
 def test_key_from_a_dotenv_file(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("TYPECAST_API_KEY=from-dotenv\n")
-    client = tn.Typecast()
+    client = tn.Typecast(api="legacy")
     assert not client.simulated
     assert client._auth_headers() == {"Authorization": "Bearer from-dotenv"}
     assert "from-dotenv" not in repr(client)
@@ -331,3 +338,42 @@ def test_clip_player_and_save(tc, actor, tmp_path):
     path = clip.save(tmp_path / "out")
     assert path.suffix == ".wav" and path.read_bytes() == clip.data
     assert clip.player().mimetype == "audio/wav"
+
+
+def test_a_key_of_the_current_api_gets_403_with_the_way_out(sim, actor):
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_v1_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=FAST,
+        api="legacy",
+    )
+    with pytest.raises(tn.AuthError) as info:
+        client.actors()
+    assert info.value.status_code == 403
+    message = str(info.value)
+    assert "not allowed to perform this API" in message and "auth/not-authorized" in message
+    assert "api='v1'" in message
+    assert sim.credentials["typecast_v1_api_key"] not in message
+
+
+def test_the_legacy_simulator_invents_no_quota_or_concurrency_limit(tc, actor, sim):
+    """Typecast documents neither a 402 character quota nor a concurrency cap for the legacy
+    API: many jobs at once, and long texts, are all accepted (those are v1 semantics)."""
+    assert tc.max_concurrent == 5  # the base default: the legacy API publishes no cap
+    assert not hasattr(sim.typecast, "quota_chars")
+    assert not hasattr(sim.typecast, "concurrency_limit")
+    many = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=FAST,
+        min_interval=0.05,
+        api="legacy",
+        max_concurrent=12,
+    )
+    jobs = [
+        many.speak(f"All at once {i}. [[sim:slow]]" + " word" * 50, actor_id=actor)
+        for i in range(12)
+    ]
+    concurrent.futures.wait(jobs, timeout=120)
+    assert [r.status for r in posts(sim)] == [200] * 12
+    assert all(job.state is State.SUCCEEDED for job in jobs)

@@ -147,12 +147,13 @@ def test_voice_design_panel_previews_then_speaks_with_the_picked_voice(camb):
     assert panel.wait_design(30)
     previews = panel.design_job.clip
     assert len(previews) == 2
-    assert [value for _label, value in panel.pick.options] == [c.meta["voice_id"] for c in previews]
+    assert [value for _label, value in panel.pick.options] == [0, 1]
     view_html = panel.design_area.children[0].result.value
     assert players(view_html) == [c.data for c in previews]
-    panel.pick.value = previews[1].meta["voice_id"]
+    panel.pick.value = 1
     panel.speak_button.click()
     assert panel.wait(30)
+    assert previews[1].meta["voice_id"] is not None and previews[0].meta["voice_id"] is None
     assert panel.speak_job.request["voice_id"] == previews[1].meta["voice_id"]
     assert players(panel.speak_area.children[0].result.value) == [panel.speak_job.clip.data]
 
@@ -322,3 +323,36 @@ def test_import_tts_nb_stays_light():
     assert heavy_after("pass") == "[]"
     assert "ipywidgets" in heavy_after("assert callable(tn.SpeakPanel)")
     assert heavy_after("assert callable(tn.compare) and 'timeline' in dir(tn)") == "[]"
+
+
+def test_a_view_does_not_keep_its_job_alive(tc, actor):
+    import gc
+    import weakref
+
+    from tts_nb.widgets.view import _views, view_for
+
+    job = tc.speak("Seen, then let go.", actor_id=actor)
+    view = view_for(job)
+    assert view.wait(30) and view_for(job) is view
+    ref = weakref.ref(job)
+    tn.forget(job)
+    del job
+    tc.speak("Move the scheduler on.", actor_id=actor).wait(30)  # it holds its last timer
+    gc.collect()
+    assert ref() is None and view.job is None and not any(v is view for v in _views.values())
+    assert "SUCCEEDED" in view.status.value and "forgotten" in repr(view)
+    assert view.refresh() is False
+
+
+def test_jobs_panel_shows_a_bounded_number_of_the_newest_jobs(tc, actor):
+    jobs = [tc.speak(f"Number {i}.", actor_id=actor) for i in range(4)]
+    for job in jobs:
+        job.wait(30)
+    panel = JobsPanel(limit=2)
+    try:
+        shown = [job.id in panel.table.value for job in jobs]
+        assert shown == [False, False, True, True]
+        assert "the newest 2 of" in panel.table.value
+        assert [value for _label, value in panel.select.options] == [jobs[3].id, jobs[2].id]
+    finally:
+        panel.close()

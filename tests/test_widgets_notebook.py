@@ -71,7 +71,7 @@ def test_no_credential_in_the_saved_notebook(executed):
     _nb, text = executed
     with Simulator(seed=5) as twin:  # the notebook's simulator: same seed, same credentials
         secrets = list(twin.credentials.values())
-    assert len(secrets) == 4
+    assert len(secrets) == 5  # Typecast's two APIs' keys, CAMB's, Aspose's id and secret
     for secret in secrets:
         assert secret not in text
     assert json.loads(text)["metadata"]["widgets"]  # the state was saved, and scanned
@@ -85,7 +85,8 @@ def test_a_view_finished_by_another_cells_context_is_still_saved_final(tmp_path)
         nbformat.v4.new_code_cell(
             "import asyncio\nimport tts_nb as tn\n"
             "tn.use_simulator(speed=50)\n"
-            "tc = tn.Typecast(policy=tn.Fixed(0.1, timeout=60), min_interval=0.1)\n"
+            # legacy: a job that is still polling when it is cancelled
+            'tc = tn.Typecast(api="legacy", policy=tn.Fixed(0.1, timeout=60), min_interval=0.1)\n'
             'job = tc.speak("Very slow. [[sim:slow]]", actor_id="Olivia")\n'
             "asyncio.get_running_loop().call_later(0.5, job.cancel)  # runs as this cell\n"
             "job"

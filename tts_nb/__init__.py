@@ -2,7 +2,7 @@
 
     import tts_nb as tn
     tc = tn.Typecast()                       # no key: the embedded simulator, said once
-    job = tc.speak("Hello", actor_id="Olivia")
+    job = tc.speak("Hello", voice_id="Olivia")   # Typecast v1; legacy keys: actor_id=
     clip = job.wait(60)                      # blocks only when asked
     job.history                              # one row per HTTP exchange
 
@@ -31,7 +31,7 @@ from .errors import (
     QuotaError,
     TTSError,
 )
-from .job import Job, all_jobs
+from .job import Job, all_jobs, forget
 from .ledger import use_ledger
 from .policy import Adaptive, Backoff, Fixed, PollPolicy, Progressive
 from .providers.aspose import Aspose
@@ -96,6 +96,7 @@ def history():
 # Loaded on first use, so `import tts_nb` never imports ipywidgets, pandas or matplotlib.
 _LAZY = {
     "compare": ("tts_nb.comparison", "compare"),
+    "doctor": ("tts_nb.diagnose", "doctor"),
     "SpeakPanel": ("tts_nb.widgets", "SpeakPanel"),
     "VoiceDesignPanel": ("tts_nb.widgets", "VoiceDesignPanel"),
     "TranslatePanel": ("tts_nb.widgets", "TranslatePanel"),
@@ -144,6 +145,7 @@ __all__ = [
     "TTSError",
     "Typecast",
     "VirtualClock",
+    "forget",
     "history",
     "jobs",
     "login",

@@ -1,6 +1,7 @@
 """One small adapter per provider, so panels and `compare` stay generic.
 
-Each provider names things its own way (Typecast's `actor_id` and `lang`, CAMB's integer
+Each provider names things its own way (Typecast v1's `voice_id` and ISO 639-3 `language`,
+legacy Typecast's `actor_id` and `lang`, CAMB's integer
 `voice_id` and language ids, Aspose's language names and no voice catalogue). An `Adapter`
 answers the four questions a generic UI asks: which voices are there (a DataFrame), which
 column holds the id to send, which languages may be picked, and how to start speech.
@@ -64,6 +65,17 @@ def _typecast_speak(client: Any, text: str, voice: Any, language: Any, options: 
     return client.speak(text, actor_id=voice, lang=language or "auto", **options)
 
 
+def _typecast_v1_languages(client: Any) -> list[tuple[str, str]]:
+    from .providers.typecast_v1 import LANGUAGES_V30
+
+    return [("auto-detect", "auto")] + [(code, code) for code in sorted(LANGUAGES_V30)]
+
+
+def _typecast_v1_speak(client: Any, text: str, voice: Any, language: Any, options: dict):
+    language = None if language in (None, "auto") else language
+    return client.speak(text, voice_id=voice, language=language, **options)
+
+
 def _camb_catalogue(client: Any):
     return client.voices()
 
@@ -109,6 +121,16 @@ ADAPTERS: dict[str, Adapter] = {
         default_language="auto",
         speak=_typecast_speak,
     ),
+    # Typecast's current API (a client with api == "v1"): same provider, its own names.
+    "typecast_v1": Adapter(
+        provider="typecast",
+        catalogue=lambda client: client.voices(),
+        voice_column="voice_id",
+        label_column="name",
+        languages=_typecast_v1_languages,
+        default_language="auto",
+        speak=_typecast_v1_speak,
+    ),
     "camb": Adapter(
         provider="camb",
         catalogue=_camb_catalogue,
@@ -133,6 +155,8 @@ ADAPTERS: dict[str, Adapter] = {
 def adapter_for(client: Any) -> Adapter:
     """The adapter of `client` (anything with a `provider` attribute)."""
     provider = getattr(client, "provider", None)
+    if provider == "typecast" and getattr(client, "api", None) == "v1":
+        return ADAPTERS["typecast_v1"]
     if provider not in ADAPTERS:
         raise InvalidInput(
             f"{client!r} is not a tts_nb client: pass tn.Typecast(), tn.Camb() or tn.Aspose()."

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from . import ledger as ledgers
 from .errors import InvalidInput
@@ -18,7 +19,7 @@ from .job import Job, Operation, all_jobs
 from .kernel import in_kernel
 from .policy import DurationModel, PollPolicy
 from .scheduler import Scheduler, default_scheduler
-from .transport import Transport
+from .transport import Transport, is_loopback
 
 log = logging.getLogger("tts_nb")
 
@@ -60,8 +61,8 @@ class Client:
     request returns the running job or the stored result instead of submitting twice
     (``force=True`` on the request methods submits anyway); at most `max_concurrent` jobs of
     one account are in flight, the rest wait in a queue. The default limit is the provider's
-    published one where there is one (Typecast: 2, its Free plan) and 5 elsewhere (CAMB.AI and
-    Aspose publish none); pass ``max_concurrent=`` to match your plan.
+    published one where there is one (Typecast v1: 2, its Free plan) and 5 elsewhere (CAMB.AI,
+    Aspose and Typecast's legacy API publish none); pass ``max_concurrent=`` to match your plan.
     """
 
     clients: ClassVar[dict[str, type[Client]]] = {}  # provider name → client class
@@ -115,6 +116,7 @@ class Client:
             describe_error=self._describe_error,
             secrets=self._secret_values,
             timeout=http_timeout,
+            simulated=simulated,
         )
         self.max_concurrent = max_concurrent or self.default_max_concurrent
         try:
@@ -143,6 +145,14 @@ class Client:
 
     def _describe_error(self, response) -> str | None:
         return None
+
+    @classmethod
+    def trusted_endpoints(cls) -> set[str]:
+        """Where this provider's keys may be sent without anyone naming the endpoint now: its
+        real endpoint and the override configured in this process (see `configured_endpoint`).
+        `tn.resume()` sends keys to a recorded endpoint only if it is one of these. A provider
+        with more than one API adds the others' endpoints."""
+        return {cls.real_url.rstrip("/")} | configured_endpoint(cls.provider, cls.url_env)
 
     def _rebuild_operation(
         self, kind: str, body: Mapping[str, Any], request: Mapping[str, Any]
@@ -313,14 +323,47 @@ def _scrubbed(value: Any, scrub) -> Any:
 def resolve_endpoint(
     provider: str, *, has_key: bool, base_url: str | None, real_url: str
 ) -> tuple[str | None, bool]:
-    """(base URL, simulated). None means: use the embedded simulator's URL."""
+    """(base URL, simulated). None means: use the embedded simulator's URL.
+
+    `base_url` is the override `find_credentials` allowed; it must be https (or on loopback).
+
+    Raises:
+        InvalidInput: the override is plain http on another machine.
+    """
     from .credentials import simulator_forced
 
     if simulator_forced() or not has_key:
         if base_url and not simulator_forced() and not has_key:
-            return base_url, False  # an explicit URL without a key: the caller knows best
+            return check_endpoint(provider, base_url), False  # no key: the caller knows best
         return None, True
-    return base_url or real_url, False
+    return check_endpoint(provider, base_url or real_url), False
+
+
+def check_endpoint(provider: str, url: str) -> str:
+    """`url`, if keys and texts may travel to it: over https, or plain http on loopback (a
+    local stand-in or the simulator, where nothing leaves the machine)."""
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme == "https" or (scheme == "http" and is_loopback(url)):
+        return url
+    raise InvalidInput(
+        f"{provider}: the endpoint {url!r} is not an https:// URL, so keys and texts would "
+        "travel unencrypted. Use https:// in base_url= or the TTS_NB_*_URL setting "
+        "(plain http is accepted only on loopback: 127.0.0.1, ::1, localhost).",
+        provider=provider,
+    )
+
+
+def configured_endpoint(provider: str, url_env: str) -> set[str]:
+    """The endpoint override set in this process for `url_env` (in the environment, or in
+    `.env` when that file also holds the provider's keys), as a set of zero or one URL."""
+    from .credentials import PROVIDER_KEYS, find_credentials
+
+    names = PROVIDER_KEYS.get(provider, ())
+    found = find_credentials(dict.fromkeys(names), base_url=None, url_env=url_env)
+    return {found.url.rstrip("/")} if found.url else set()
 
 
 def resolve_single_key(
@@ -334,18 +377,17 @@ def resolve_single_key(
 ):
     """(base URL, key, simulated) for a provider with one API key.
 
-    The key comes from the argument, the environment or `.env`; without one (or with
+    The key comes from the argument, the environment or `.env`, and the endpoint with it
+    (`find_credentials`: a `.env` endpoint only for a `.env` key); without a key (or with
     ``TTS_NB_PROVIDER=simulator``) the shared simulator and its key are used, and the banner
     says so once.
     """
-    from .credentials import Secret, find_secret, find_setting
+    from .credentials import Secret, find_credentials
 
-    key = find_secret(api_key, key_env)
+    found = find_credentials({key_env: api_key}, base_url=base_url, url_env=url_env)
+    key = found.key(key_env)
     url, simulated = resolve_endpoint(
-        provider,
-        has_key=key is not None,
-        base_url=find_setting(base_url, url_env),
-        real_url=real_url,
+        provider, has_key=key is not None, base_url=found.url, real_url=real_url
     )
     if simulated:
         from .simulator import shared

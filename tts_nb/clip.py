@@ -39,6 +39,10 @@ _DECODED_AS = {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "MP3": "mp3"}
 # Samples decoded per block: bounded memory whatever the clip's length.
 _BLOCK_SAMPLES = 1 << 18
 
+# The most samples (frames x channels) a result may decode to: an hour of 48 kHz stereo. A few
+# hundred kB of FLAC can hold days of audio, and each second costs a worker decoding time.
+MAX_SAMPLES = 60 * 60 * 48_000 * 2
+
 _CAPTION_TEXT_CHARS = 200
 
 
@@ -137,6 +141,18 @@ def _decoded_blocks(decoder: SoundFile) -> Iterator[np.ndarray]:
             return
 
 
+def _count_frames(decoder: SoundFile) -> int | None:
+    """The frames decoded, or None once they pass `MAX_SAMPLES` (counted as decoded, since a
+    header's claimed length may be anything)."""
+    limit = MAX_SAMPLES // max(1, decoder.channels)
+    frames = 0
+    for block in _decoded_blocks(decoder):
+        frames += len(block)
+        if frames > limit:
+            return None
+    return frames
+
+
 def _decode_error(exc: Exception) -> str:
     """libsndfile's own words, without the BytesIO object address it prefixes."""
     return f"libsndfile: {getattr(exc, 'error_string', None) or exc}"
@@ -203,12 +219,20 @@ class Clip:
             with soundfile.SoundFile(io.BytesIO(data)) as decoder:
                 decoded_as = decoder.format
                 sample_rate, channels = decoder.samplerate, decoder.channels
-                frames = sum(len(block) for block in _decoded_blocks(decoder))
+                frames = _count_frames(decoder)
         except Exception as exc:  # libsndfile reports each failure its own way, via several types
             raise BadAudio(
                 f"The result looks like {fmt.upper()} but cannot be decoded "
                 f"({_decode_error(exc)}): {_received(data, content_type)}. {retry}"
             ) from None
+        if frames is None:
+            hours = MAX_SAMPLES / max(1, sample_rate * channels) / 3600
+            raise BadAudio(
+                f"The {fmt.upper()} result is longer than tts_nb decodes: more than "
+                f"{hours:.3g} h at {sample_rate} Hz x {channels} ch (tts_nb.clip.MAX_SAMPLES = "
+                f"{MAX_SAMPLES:,} samples): {_received(data, content_type)}. Speech that long "
+                "is unlikely: split the text, or raise tts_nb.clip.MAX_SAMPLES if you expect it."
+            )
         if _DECODED_AS.get(decoded_as) != fmt:
             raise BadAudio(
                 f"The result starts like {fmt.upper()} but decodes as {decoded_as}: "

@@ -4,6 +4,11 @@ Keys come from an argument, `tn.login()` (asked with getpass, kept in this proce
 only), the environment, or a `.env` file in the working directory (read with python-dotenv,
 never exported to the process environment). They never come from widget values, which
 notebooks save to disk. A `Secret` hides its value from every repr.
+
+A key and the endpoint it is sent to are found together (`find_credentials`): a `.env` file
+may redirect only the keys it holds itself, since it sits in whatever folder the kernel was
+started in (a cloned repository, a downloaded course) while the environment and `tn.login()`
+are the user's own.
 """
 
 from __future__ import annotations
@@ -11,6 +16,9 @@ from __future__ import annotations
 import getpass
 import os
 import threading
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 # What each provider's client reads, in the order `login()` asks for it.
@@ -21,6 +29,8 @@ PROVIDER_KEYS = {
 }
 _session: dict[str, Secret] = {}
 _session_lock = threading.Lock()
+DOTENV = ".env"  # the one source that may not redirect keys from the others
+_PLACES = {"argument": "an argument", "login": "tn.login()", "environment": "the environment"}
 
 
 class Secret:
@@ -57,15 +67,83 @@ def _dotenv_value(name: str) -> str | None:
 
 def find_secret(given: str | Secret | None, env_name: str) -> Secret | None:
     """The credential from the argument, else `env_name` in the environment, else `.env`."""
+    return _find_secret(given, env_name)[0]
+
+
+def _find_secret(given: str | Secret | None, env_name: str) -> tuple[Secret | None, str | None]:
+    """The credential and where it came from: "argument", "login", "environment" or ".env"."""
     if isinstance(given, Secret):
-        return given if given else None
-    if not given:
+        return (given, "argument") if given else (None, None)
+    if given:
+        source = "argument"
+    else:
         with _session_lock:
             remembered = _session.get(env_name)
         if remembered:
-            return remembered
-    value = given or os.environ.get(env_name) or _dotenv_value(env_name)
-    return Secret(value) if value and value.strip() else None
+            return remembered, "login"
+        given, source = os.environ.get(env_name), "environment"
+        if not given:
+            given, source = _dotenv_value(env_name), DOTENV
+    return (Secret(given), source) if given and given.strip() else (None, None)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A provider's keys and the endpoint override they may be sent to, found as a pair.
+
+    Attributes:
+        keys: each key variable's value (None when not set).
+        key_source: where the keys came from ("argument", "login", "environment", ".env"),
+            the most trusted one when they came from several; None without keys.
+        url: the endpoint override, or None for the provider's own endpoint.
+        url_source: where `url` came from ("argument", "environment", ".env").
+    """
+
+    keys: Mapping[str, Secret | None]
+    key_source: str | None
+    url: str | None
+    url_source: str | None
+
+    def key(self, name: str) -> Secret | None:
+        return self.keys.get(name)
+
+
+def find_credentials(
+    given: Mapping[str, str | Secret | None], *, base_url: str | None, url_env: str
+) -> Found:
+    """A provider's keys (argument > `tn.login()` > environment > `.env`, each by its variable
+    name in `given`) and the endpoint they may go to.
+
+    An explicit `base_url` is the caller's own choice, and `url_env` in the environment is the
+    user's; `url_env` in `.env` counts only when no key comes from a more trusted place (else
+    a `.env` planted in the working folder could send the environment's key to its own
+    server): it is then ignored with a warning that says how to use it.
+    """
+    keys, sources = {}, []
+    for name, value in given.items():
+        keys[name], source = _find_secret(value, name)
+        if source:
+            sources.append(source)
+    trusted = [source for source in sources if source != DOTENV]
+    key_source = trusted[0] if trusted else (DOTENV if sources else None)
+    if base_url:
+        return Found(keys, key_source, base_url, "argument")
+    url = (os.environ.get(url_env) or "").strip()
+    if url:
+        return Found(keys, key_source, url, "environment")
+    url = (_dotenv_value(url_env) or "").strip()
+    if url and key_source in (None, DOTENV):
+        return Found(keys, key_source, url, DOTENV)
+    if url:
+        names = " and ".join(name for name, key in keys.items() if key is not None)
+        warnings.warn(
+            f"tts_nb: {url_env} in {Path.cwd() / DOTENV} is ignored, because {names} comes "
+            f"from {_PLACES[key_source]}, not from that file: a .env file may only redirect the "
+            f"keys it holds. If that endpoint is yours, set {url_env} in the environment or "
+            "pass base_url=.",
+            stacklevel=4,
+        )
+    return Found(keys, key_source, None, None)
 
 
 def login(provider: str) -> None:
@@ -104,11 +182,6 @@ def logout(provider: str | None = None) -> None:
     with _session_lock:
         for name in names:
             _session.pop(name, None)
-
-
-def find_setting(given: str | None, env_name: str) -> str | None:
-    """A non-secret setting (a base URL) from the argument, the environment or `.env`."""
-    return given or os.environ.get(env_name) or _dotenv_value(env_name) or None
 
 
 def simulator_forced() -> bool:

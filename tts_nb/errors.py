@@ -9,7 +9,8 @@
     ├─ NotFound(TTSError, LookupError)       unknown job, voice or result
     ├─ ExpiredResult                         a download link or stored result is gone
     ├─ ProviderError                         5xx, broken answers, lost connections
-    │  └─ BadAudio                           the result is not playable audio
+    │  ├─ BadAudio                           the result is not playable audio
+    │  └─ RefusedURL                         a URL tts_nb will not fetch (final, never retried)
     ├─ JobFailed                             the provider reported the job as failed
     └─ JobTimeout(TTSError, TimeoutError)    a deadline passed (the job's, or a wait's)
 
@@ -84,6 +85,12 @@ class BadAudio(ProviderError):
     """The provider's result is empty, not audio, or cannot be decoded."""
 
 
+class RefusedURL(ProviderError):
+    """A URL from an answer that tts_nb refuses to fetch (a scheme other than http(s), plain
+    http or a private address for a real service). Nothing was sent, and asking again would
+    be refused again: the job ends at once instead of polling until its deadline."""
+
+
 class JobFailed(TTSError):
     """The provider reported that the job failed.
 
@@ -117,6 +124,7 @@ __all__ = [
     "ExpiredResult",
     "ProviderError",
     "BadAudio",
+    "RefusedURL",
     "JobFailed",
     "JobTimeout",
 ]

@@ -1,10 +1,11 @@
 """Per-account concurrency limits: jobs beyond the limit wait their turn instead of getting 429s.
 
-Typecast caps the requests one account has in progress (Free 2, Lite 5, Plus 15) and answers
-429 beyond it; a 20-voice comparison started at once would mostly fail. A `Gate` lets at most
-`limit` jobs of one account be in flight (from submit until the job ends) and queues the rest
-in order, each with a history row saying how many are ahead. Clients of the same provider,
-endpoint and key share one gate, since the provider counts per account, not per client object.
+Typecast's current API (v1) caps the requests one account has in progress (Free 2, Lite 5,
+Plus 15) and answers 429 beyond it; a 20-voice comparison started at once would mostly fail.
+A `Gate` lets at most `limit` jobs of one account be in flight (from submit until the job
+ends) and queues the rest in order, each with a history row saying how many are ahead. Clients
+of the same provider, endpoint and key share one gate, since the provider counts per account,
+not per client object.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -25,6 +26,7 @@ from .errors import (
     NotFound,
     ProviderError,
     QuotaError,
+    RefusedURL,
     TTSError,
 )
 from .policy import DurationModel, Pacer, PollPolicy
@@ -89,6 +91,10 @@ class Operation(Protocol):
 
     def fetch(self, call: Call, ids: Mapping[str, Any], seen: Observation) -> Any: ...
 
+    # Optional: `cancel(call, ids) -> str` asks the provider to drop a submitted job (Aspose's
+    # DELETE) and returns what it answered, in words, for the history. Without it a cancel
+    # only stops polling.
+
 
 _STATE_ERRORS: dict[State, type[TTSError]] = {
     State.FAILED: JobFailed,
@@ -114,7 +120,7 @@ def state_for_error(error: TTSError) -> State:
 
 def _is_transient(error: TTSError) -> bool:
     """Worth polling again: a server hiccup or a rate limit, not a verdict on the job."""
-    if isinstance(error, BadAudio):
+    if isinstance(error, (BadAudio, RefusedURL)):
         return False
     if isinstance(error, QuotaError):
         return error.status_code == 429
@@ -123,12 +129,69 @@ def _is_transient(error: TTSError) -> bool:
 
 _registry: list[Job] = []
 _registry_lock = threading.Lock()
+# Finished jobs this process keeps in memory (with their audio and exchanges): the newest
+# KEEP_FINISHED; older ones live on in the ledger (`tn.jobs()`, `tn.resume(id)`). Running
+# jobs are always kept. Set `tts_nb.job.KEEP_FINISHED` or TTS_NB_KEEP_FINISHED to change it.
+_keep = os.environ.get("TTS_NB_KEEP_FINISHED", "").strip()
+KEEP_FINISHED = int(_keep) if _keep.isdigit() else 200
 
 
 def all_jobs() -> list[Job]:
-    """Every job started in this process, oldest first."""
+    """This process's jobs, oldest first: every running one and the newest finished ones."""
     with _registry_lock:
+        _trim_registry()  # jobs that finished since the last registration count now
         return list(_registry)
+
+
+def _trim_registry() -> None:
+    """Drop the oldest finished jobs beyond KEEP_FINISHED (called with the lock held)."""
+    finished = [job for job in _registry if job.done()]
+    excess = len(finished) - max(0, KEEP_FINISHED)
+    if excess > 0:
+        dropped = {id(job) for job in finished[:excess]}
+        _registry[:] = [job for job in _registry if id(job) not in dropped]
+
+
+def forget(*jobs: Job | str, ledger: bool = False) -> int:
+    """Let go of finished jobs, so their audio and history no longer stay in memory.
+
+    Args:
+        *jobs: jobs or job ids; none: every finished job of this kernel. Running jobs are
+            never forgotten (cancel them first).
+        ledger: also delete their ledger records and stored audio, so `tn.jobs()`,
+            `tn.resume()` and identical requests no longer find them; ids of jobs only the
+            ledger knows (earlier kernels) are accepted then too.
+
+    Returns:
+        How many jobs were forgotten.
+
+    Example:
+        >>> tn.forget()                     # this kernel's finished jobs, out of memory
+        >>> tn.forget(job.id, ledger=True)  # and off the disk
+    """
+    wanted = {job if isinstance(job, str) else job.id for job in jobs}
+    with _registry_lock:
+        gone = [job for job in _registry if job.done() and (not wanted or job.id in wanted)]
+        running = {job.id for job in _registry if not job.done()}
+        dropped = {id(job) for job in gone}
+        _registry[:] = [job for job in _registry if id(job) not in dropped]
+    ids = {job.id for job in gone}
+    if ledger:
+        from . import ledger as ledgers
+
+        store = ledgers.current()
+        if store is not None:
+            ids |= set(_forget_recorded(store, (ids | wanted) - running))
+    return len(ids)
+
+
+def _forget_recorded(store: Any, ids: set[str]) -> list[str]:
+    """Delete these finished jobs from the ledger; the ids it held (running ones stay)."""
+    from .ledger import TERMINAL
+
+    held = [r["id"] for r in map(store.get, sorted(ids)) if r and r["state"] in TERMINAL]
+    store.forget(held)
+    return held
 
 
 class Job(concurrent.futures.Future):
@@ -183,6 +246,7 @@ class Job(concurrent.futures.Future):
         self._pacer: Pacer | None = None
         self._t0 = self._clock.now()
         self._last_running_at: float | None = None
+        self._resumed = False  # polled again from the ledger's ids (see resume)
         self._fetch_attempts = 0
         self._outcome: Any = None
         self._registered = False
@@ -227,7 +291,13 @@ class Job(concurrent.futures.Future):
             ) from None
 
     def cancel(self) -> bool:
-        """Stop polling. The provider may still finish (and charge) the job; nothing is fetched."""
+        """Stop polling, and ask the provider to drop the job where its API can (Aspose).
+
+        That request goes out on a worker, not in the caller's thread; its answer is a history
+        row (step "cancel"). A cancel while the submit is on the wire cannot reach the
+        provider: if the submit is accepted after all, its ids are still recorded (history
+        and ledger), so `tn.resume(job.id)` can fetch the result that was charged.
+        """
         with self._lock:
             if self.state.terminal:
                 return False
@@ -235,11 +305,44 @@ class Job(concurrent.futures.Future):
                 self._timer.cancel()
             self.state = State.CANCELLED
             self.finished_at = self._clock.wall()
-            self._note("cancelled: polling stopped; the provider may still finish the job")
+            ids = dict(self.provider_ids)
+            remote = getattr(self._op, "cancel", None) if ids else None
+            self._note(self._cancel_note(ids, remote is not None))
         super().cancel()
         self.set_running_or_notify_cancel()
         self._changed()
+        if remote is not None:
+            self._send_cancel(remote, ids)
         return True
+
+    def _cancel_note(self, ids: Mapping[str, Any], remote: bool) -> str:
+        if remote:
+            return f"cancelled: polling stopped; asking {self.provider} to delete the job"
+        if not ids and self.submit_started_at is not None:
+            return (
+                "cancelled while the submit was on the wire: if the provider accepts it, its "
+                f"ids are still recorded, and tn.resume({self.id!r}) fetches the result"
+            )
+        return "cancelled: polling stopped; the provider may still finish the job"
+
+    def _send_cancel(self, remote: Callable[[Call, Mapping[str, Any]], str], ids) -> None:
+        """Send the provider's cancel request off the caller's thread (a learner's step-by-step
+        job sends it at once, in the cell, like its other steps) and note its answer."""
+
+        def send() -> None:
+            try:
+                said = remote(self._call("cancel"), ids)
+            except TTSError as error:
+                said = f"{self.provider} was not told to delete the job: {error}"
+            except Exception as exc:  # a parser bug must not be lost on a worker
+                log.exception("tts_nb: cancelling job %s at the provider failed", self.id)
+                said = f"{self.provider} was not told to delete the job: {type(exc).__name__}"
+            self._note(said)
+
+        if self.manual:
+            send()
+        else:
+            self._scheduler.call_soon(send)
 
     @property
     def elapsed_s(self) -> float:
@@ -326,30 +429,45 @@ class Job(concurrent.futures.Future):
             if not self._registered:
                 self._registered = True
                 _registry.append(self)
+                _trim_registry()
 
     def _guarded(self, step: Callable[[], None]) -> Callable[[], None]:
-        """A step that can never kill a worker: any surprise ends the job with a clear error."""
+        """A step that can never kill a worker: any surprise ends the job with a clear error.
+
+        Ctrl-C and `sys.exit()` (a learner's `job.step()` runs in the kernel's own thread)
+        end the job too, then propagate: swallowing them would leave the cell unstoppable.
+        """
 
         def run() -> None:
             try:
                 step()
             except BaseException as exc:  # a parser bug or a broken answer we did not foresee
-                log.error("tts_nb: job %s crashed: %s", self.id, type(exc).__name__)
-                try:
-                    detail = self._transport.scrub(str(exc))[:500]
-                except BaseException:  # even an exception whose str() fails must end the job
-                    detail = "(no description)"
-                message = (
-                    f"{self.provider}: unexpected problem while handling the answer: "
-                    f"{type(exc).__name__}: {detail}. Please report it."
-                )
-                if self.submit_started_at is not None and not self.provider_ids:
-                    self.submit_unconfirmed = True
-                    message += f" {self._unconfirmed_advice()}"
-                error = ProviderError(message, provider=self.provider)
-                self._finish_error(error, State.FAILED)
+                self._finish_error(self._crash_error(exc), State.FAILED)
+                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                    raise
 
         return run
+
+    def _crash_error(self, exc: BaseException) -> ProviderError:
+        """The error a step that raised `exc` ends the job with (secrets masked before the
+        text is cut, so no fragment of a key survives)."""
+        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
+        if interrupted:
+            message = f"{self.provider}: interrupted ({type(exc).__name__}) during this step."
+        else:
+            log.error("tts_nb: job %s crashed: %s", self.id, type(exc).__name__)
+            try:
+                detail = self._transport.scrub(str(exc))[:500]
+            except BaseException:  # even an exception whose str() fails must end the job
+                detail = "(no description)"
+            message = (
+                f"{self.provider}: unexpected problem while handling the answer: "
+                f"{type(exc).__name__}: {detail}. Please report it."
+            )
+        if self.submit_started_at is not None and not self.provider_ids:
+            self.submit_unconfirmed = True
+            message += f" {self._unconfirmed_advice()}"
+        return ProviderError(message, provider=self.provider)
 
     def _call(self, step: str) -> Call:
         return Call(self._transport, self._record, step)
@@ -379,16 +497,20 @@ class Job(concurrent.futures.Future):
         self._observe(seen)
         self._continue(seen)
 
-    def _make_pacer(self) -> None:
-        self._t0 = self._clock.now()
+    def _make_pacer(self, elapsed: float = 0.0) -> None:
+        """Plan the looks of a job submitted `elapsed` seconds ago (0: now). The deadline
+        counts from now either way: a resumed job gets its full time again."""
+        now = self._clock.now()
+        self._t0 = now - elapsed
         expected = None
         if self._duration_model is not None:
             expected = self._duration_model.predict(self._text_length)
         self._pacer = Pacer(
             self.policy,
             min_interval=self.min_interval,
-            deadline=self._t0 + self.timeout,
+            deadline=now + self.timeout,
             expected=expected,
+            elapsed=elapsed,
         )
 
     def _submit_answered(self) -> bool:
@@ -441,12 +563,11 @@ class Job(concurrent.futures.Future):
 
     def _continue(self, seen: Observation) -> None:
         if seen.state is State.SUCCEEDED:
-            if self.manual:  # a learner downloads in a cell of its own
-                self._timer = self._scheduler.call_soon(
-                    self._guarded(lambda: self._fetch_step(seen))
-                )
-            else:
-                self._fetch_step(seen)
+            # Downloads run in a lane of their own, so a stalled one never holds up other
+            # jobs' polls; a learner's job downloads in a cell of its own.
+            self._timer = self._scheduler.call_soon(
+                self._guarded(lambda: self._fetch_step(seen)), download=True
+            )
         elif seen.state.terminal:
             error_type = _STATE_ERRORS.get(seen.state, JobFailed)
             message = seen.message or f"{self.provider} reported {seen.raw_status!r}."
@@ -501,7 +622,7 @@ class Job(concurrent.futures.Future):
                 self._note(f"transient: {error} — fetching again")
                 when = self._clock.now() + max(self.min_interval, error.retry_after or 0.0)
                 self._timer = self._scheduler.call_at(
-                    when, self._guarded(lambda: self._fetch_step(seen))
+                    when, self._guarded(lambda: self._fetch_step(seen)), download=True
                 )
                 return
             self._finish_error(error, state_for_error(error))
@@ -511,8 +632,8 @@ class Job(concurrent.futures.Future):
 
     def _learn_duration(self) -> None:
         """Feed the provider's duration model: the job ended between the last two looks."""
-        if self._duration_model is None:
-            return
+        if self._duration_model is None or (self._resumed and self._last_running_at is None):
+            return  # it finished while no kernel looked: when is unknown
         now = self._clock.now()
         before = self._last_running_at if self._last_running_at is not None else self._t0
         self._duration_model.observe(self._text_length, (before + now) / 2 - self._t0)
@@ -552,7 +673,14 @@ class Job(concurrent.futures.Future):
             if self._rows:
                 self._rows[-1].update(values)
 
+    def _scrub(self, text: str | None) -> str | None:
+        """`text` with the client's secrets masked: every sink (history, raw status, error,
+        and through them the ledger and the views) passes provider text through here, since
+        providers echo keys and tokens in statuses and messages, not only in HTTP errors."""
+        return None if text is None else self._transport.scrub(str(text))
+
     def _note(self, text: str) -> None:
+        text = self._scrub(text)
         with self._lock:
             if self._rows:
                 row = self._rows[-1]
@@ -560,14 +688,23 @@ class Job(concurrent.futures.Future):
         self._changed()
 
     def _observe(self, seen: Observation) -> None:
+        raw_status = self._scrub(seen.raw_status)
         with self._lock:
+            late = self.state is State.CANCELLED and bool(seen.ids) and not self.provider_ids
             self.provider_ids.update(seen.ids)
-            self.raw_status = seen.raw_status
+            self.raw_status = raw_status
             if not self.state.terminal and not seen.state.terminal:
                 self.state = seen.state
-            self._annotate(raw_status=seen.raw_status, state=seen.state.value)
-            if seen.message and not seen.state.terminal:
+            self._annotate(raw_status=raw_status, state=seen.state.value)
+            # A failure's message becomes the error's (noted once, at the end); a success's
+            # (e.g. Typecast v1's X-Audio-Duration) belongs to the row that brought it.
+            if seen.message and (not seen.state.terminal or seen.state is State.SUCCEEDED):
                 self._note(seen.message)
+            if late:
+                self._note(
+                    f"the submit was accepted after the cancel (ids {sorted(seen.ids)} kept): "
+                    f"the result is probably charged; tn.resume({self.id!r}) fetches it"
+                )
         self._changed()
 
     # Observers (the ledger) see the final state before anyone waiting on the job does, so
@@ -591,6 +728,10 @@ class Job(concurrent.futures.Future):
     def _finish_error(self, error: TTSError, state: State) -> None:
         if state is State.EXPIRED and self._recover_expired():
             return
+        error.message = self._scrub(error.message)
+        error.args = (error.message,)  # repr() and tracebacks show args, not str()
+        if isinstance(error, JobFailed):
+            error.raw_status = self._scrub(error.raw_status)
         with self._lock:
             if self.state.terminal:
                 return
@@ -632,6 +773,7 @@ class Job(concurrent.futures.Future):
     # ------------------------------------------------ events, resume and reuse
     def _event(self, step: str, note: str, state: State | None = None) -> None:
         """A history row that is not an HTTP exchange: queued, resumed, reused."""
+        note = self._scrub(note)
         with self._lock:
             self._append_row(
                 self._clock.wall(),
@@ -656,17 +798,21 @@ class Job(concurrent.futures.Future):
         """Continue polling a job submitted earlier (e.g. by a kernel that has restarted).
 
         The provider ids are all it needs: nothing is submitted again. The earlier history
-        rows are kept, and the deadline counts from now.
+        rows are kept. Its looks follow the plan counted from its submit
+        (`submit_started_at`, when known), so a look missed while no kernel was polling
+        happens at once, and a job resumed early is not looked at before its time; the
+        deadline counts from now.
         """
         self._register()
         with self._lock:
             self.provider_ids.update(ids)
             self.state = State.RUNNING
             self._rows = [dict(row, job=self.id) for row in rows]
+            self._resumed = True
         self._event("resume", note, State.RUNNING)
-        self._make_pacer()
-        with self._lock:  # look at once: it may well have finished meanwhile
-            self._timer = self._scheduler.call_soon(self._guarded(self._poll_step))
+        since = self.submit_started_at
+        self._make_pacer(0.0 if since is None else max(0.0, self._clock.wall() - since))
+        self._schedule_poll()
         return self
 
     def _changed(self) -> None:

@@ -40,8 +40,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .clip import Clip
+from .errors import BadAudio
+from .state import State
 
 log = logging.getLogger("tts_nb")
 
@@ -49,6 +52,10 @@ ENV = "TTS_NB_LEDGER"
 DISABLED = ("off", "none", "0", "false", "no")
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 15.0
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # texts, histories and audio are the user's alone
+RETENTION_ENV = "TTS_NB_LEDGER_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 30.0
+PRUNE_EVERY_S = 86400.0  # automatic pruning runs at most once a day per ledger folder
 TERMINAL = (
     "SUCCEEDED",
     "FAILED",
@@ -153,20 +160,33 @@ class Ledger:
     (SQLite WAL mode, busy timeout).
     """
 
-    def __init__(self, directory: str | os.PathLike) -> None:
+    def __init__(
+        self, directory: str | os.PathLike, *, retention_days: float | None = None
+    ) -> None:
+        """Open (or create) the ledger in `directory`, private to this user.
+
+        `retention_days`: finished jobs older than this are pruned when a ledger is opened,
+        at most once a day (default: ``TTS_NB_LEDGER_RETENTION_DAYS``, else 30; 0 keeps all).
+        """
         self.directory = Path(directory).expanduser()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        _make_private(self.directory, PRIVATE_DIR)
         self.path = self.directory / "ledger.sqlite3"
         self.results_dir = self.directory / "results"
+        self.retention_days = _retention(retention_days)
         self._lock = threading.RLock()
         self._synced: dict[str, int] = {}
         self._stored: set[str] = set()
         self._written: dict[str, int] = {}  # job id → sequence number of the snapshot on disk
+        self._skipped: set[str] = set()  # malformed records already warned about
+        # Created 0600 before SQLite opens it: SQLite gives -wal and -shm the database's mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
         self._db = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
+        self._tighten()
         # NORMAL: a commit survives the process being killed (it is in the OS's cache); only
         # a power cut can lose the last commits, and even then the file stays consistent.
         self._db.execute("PRAGMA synchronous = NORMAL")
@@ -178,6 +198,39 @@ class Ledger:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
             )
+        self._prune_if_due()
+
+    def _tighten(self) -> None:
+        """Make files an older version or another umask left readable private again."""
+        for suffix in ("", "-wal", "-shm"):
+            _make_private(self.path.with_name(self.path.name + suffix), PRIVATE_FILE)
+        if self.results_dir.is_dir():
+            _make_private(self.results_dir, PRIVATE_DIR)
+            for path in self.results_dir.glob("*"):
+                _make_private(path, PRIVATE_DIR)
+                for blob in path.glob("*") if path.is_dir() else ():
+                    _make_private(blob, PRIVATE_FILE)
+
+    def _prune_if_due(self) -> None:
+        """Apply the retention once a day: the first process to open the ledger claims it."""
+        if not self.retention_days:
+            return
+        now = time.time()
+        with self._transaction() as db:
+            last = db.execute("SELECT value FROM meta WHERE key = 'pruned_at'").fetchone()
+            try:
+                due = last is None or now - float(last[0]) >= PRUNE_EVERY_S
+            except ValueError:
+                due = True
+            if due:
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_at', ?)", (str(now),)
+                )
+        if due:
+            try:
+                self.prune(self.retention_days)
+            except LEDGER_ERRORS as exc:  # upkeep must never stop jobs from being recorded
+                log.warning("tts_nb: pruning the ledger at %s failed: %s", self.directory, exc)
 
     def _check_layout(self, db: sqlite3.Connection) -> None:
         """Refuse a ledger file whose tables another layout wrote, saying how to move on."""
@@ -287,7 +340,7 @@ class Ledger:
                     snapshot["raw_status"],
                     snapshot["phase"],
                     snapshot["polls"],
-                    str(error) if error is not None else None,
+                    unsigned(str(error)) if error is not None else None,
                     type(error).__name__ if error is not None else None,
                     int(snapshot["submit_unconfirmed"]),
                     snapshot["reused_from"],
@@ -312,7 +365,7 @@ class Ledger:
         start = max(0, self._synced.get(job_id, 0) - 1)
         db.executemany(
             "INSERT OR REPLACE INTO rows (job, n, data) VALUES (?, ?, ?)",
-            [(job_id, i + 1, _dumps(row)) for i, row in enumerate(rows) if i >= start],
+            [(job_id, i + 1, _dumps(_stored_row(row))) for i, row in enumerate(rows) if i >= start],
         )
         self._synced[job_id] = len(rows)
 
@@ -376,7 +429,8 @@ class Ledger:
         path = self._blob_path(digest, fmt)
         if path.is_file() and path.stat().st_size == len(data):
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.results_dir.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        path.parent.mkdir(mode=PRIVATE_DIR, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -398,17 +452,26 @@ class Ledger:
 
     def load_result(self, record: Mapping[str, Any]) -> Any:
         """The stored result of a job record, rebuilt and re-validated, or None if gone."""
-        if not record.get("result"):
+        try:
+            stored = parse_result(record.get("result"))
+        except MalformedRecord as exc:
+            self._skip(record.get("id"), exc)
             return None
-        stored = json.loads(record["result"])
+        if stored is None:
+            return None
         clips = []
         for item in stored["clips"]:
             data = self._get_bytes(item["sha256"], item["format"])
             if data is None:
                 return None
-            clips.append(
-                Clip.from_bytes(data, text=item["text"], voice=item["voice"], meta=item["meta"])
-            )
+            try:
+                clip = Clip.from_bytes(
+                    data, text=item["text"], voice=item["voice"], meta=item["meta"]
+                )
+            except BadAudio as exc:  # a blob whose name matches its bytes, but not audio
+                self._skip(record.get("id"), exc)
+                return None
+            clips.append(clip)
         return clips if stored["list"] else clips[0]
 
     def latest(self, fingerprint: str) -> dict[str, Any] | None:
@@ -417,7 +480,7 @@ class Ledger:
             "SELECT * FROM jobs WHERE fingerprint = ? ORDER BY created_at DESC LIMIT 1",
             (fingerprint,),
         )
-        return _decoded(found[0]) if found else None
+        return self._valid(found[0]) if found else None
 
     def find_result(self, fingerprint: str) -> Stored | None:
         """The newest stored result of a request with this fingerprint."""
@@ -426,7 +489,7 @@ class Ledger:
             " ORDER BY finished_at DESC",
             (fingerprint,),
         )
-        for record in records:
+        for record in filter(None, map(self._valid, records)):
             result = self.load_result(record)
             if result is not None:
                 return Stored(record["id"], record["finished_at"] or record["updated_at"], result)
@@ -434,8 +497,9 @@ class Ledger:
 
     # ------------------------------------------------------------------- reading
     def get(self, job_id: str) -> dict[str, Any] | None:
+        """The checked record of a job, or None when there is none (or it is malformed)."""
         found = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return _decoded(found[0]) if found else None
+        return self._valid(found[0]) if found else None
 
     def records(self, *, unfinished: bool = False) -> list[dict[str, Any]]:
         """Every job record, oldest first (only unfinished ones when asked)."""
@@ -443,7 +507,8 @@ class Ledger:
         if unfinished:
             sql += f" WHERE state NOT IN ({', '.join('?' * len(TERMINAL))})"
         sql += " ORDER BY created_at"
-        return [_decoded(r) for r in self._query(sql, TERMINAL if unfinished else ())]
+        found = (self._valid(r) for r in self._query(sql, TERMINAL if unfinished else ()))
+        return [record for record in found if record is not None]
 
     def rows(self, job_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
         """History rows of the given jobs (all jobs when None), in order."""
@@ -459,13 +524,37 @@ class Ledger:
                     " ORDER BY job, n",
                     chunk,
                 )
-        return [json.loads(r["data"]) for r in found]
+        return [row for row in map(_history_row, found) if row is not None]
+
+    def _valid(self, raw: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`raw` decoded and checked, or None (with a warning) when it is malformed."""
+        try:
+            return _decoded(raw)
+        except MalformedRecord as exc:
+            self._skip(raw.get("id"), exc)
+            return None
+
+    def _skip(self, job_id: Any, exc: Exception) -> None:
+        """Warn once per record that it is skipped: one bad record must not stop the rest."""
+        key = repr(job_id)
+        if key in self._skipped:
+            return
+        self._skipped.add(key)
+        warnings.warn(
+            f"tts_nb: skipping the malformed ledger record {key} in {self.path} ({exc}); "
+            "it was damaged or written by something else. Other jobs are unaffected; "
+            "ledger.prune() or deleting that row removes it.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
     # ---------------------------------------------------------------- upkeep
     def prune(self, older_than_days: float) -> int:
         """Forget finished jobs older than this and delete results nothing refers to any more.
 
-        Returns the number of jobs forgotten.
+        Runs by itself once a day with the retention (`retention_days`). A result file younger
+        than the cutoff is kept even when no record names it yet: another process may be
+        between writing it and recording it. Returns the number of jobs forgotten.
         """
         cutoff = time.time() - older_than_days * 86400
         with self._transaction() as db:
@@ -477,20 +566,45 @@ class Ledger:
                     (cutoff, *TERMINAL),
                 )
             ]
-            for job_id in old:
-                db.execute("DELETE FROM rows WHERE job = ?", (job_id,))
-                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
-            referenced = {
-                item["sha256"]
-                for (value,) in db.execute("SELECT result FROM jobs WHERE result IS NOT NULL")
-                for item in json.loads(value)["clips"]
-            }
+            referenced = self._delete(db, old)
         for path in self.results_dir.glob("*/*"):
-            name = path.name
-            stale_temp = name.startswith(".tmp-") and time.time() - path.stat().st_mtime > 3600
-            if stale_temp or (not name.startswith(".") and name.split(".")[0] not in referenced):
+            name, age = path.name, time.time() - path.stat().st_mtime
+            stale_temp = name.startswith(".tmp-") and age > 3600
+            unused = not name.startswith(".") and name.split(".")[0] not in referenced
+            if stale_temp or (unused and path.stat().st_mtime < cutoff):
                 path.unlink(missing_ok=True)
         return len(old)
+
+    def forget(self, job_ids: Iterable[str]) -> int:
+        """Delete these jobs' records, history rows and the result files only they used.
+
+        Returns the number of records deleted. Running jobs elsewhere are not stopped: their
+        next update simply finds no record (`tn.forget` only passes finished ones).
+        """
+        ids = list(dict.fromkeys(job_ids))
+        with self._transaction() as db:
+            found = [
+                row
+                for job_id in ids
+                for row in db.execute("SELECT id, result FROM jobs WHERE id = ?", (job_id,))
+            ]
+            referenced = self._delete(db, [job_id for job_id, _ in found])
+        for digest in {d for _, result in found for d in _digests(result)} - referenced:
+            for path in (self.results_dir / digest[:2]).glob(f"{digest}.*"):
+                path.unlink(missing_ok=True)
+        return len(found)
+
+    def _delete(self, db: sqlite3.Connection, job_ids: list[str]) -> set[str]:
+        """Delete records and rows inside a transaction; the result hashes still referenced."""
+        for job_id in job_ids:
+            db.execute("DELETE FROM rows WHERE job = ?", (job_id,))
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+            self._stored.discard(job_id)
+        return {
+            digest
+            for (value,) in db.execute("SELECT result FROM jobs WHERE result IS NOT NULL")
+            for digest in _digests(value)
+        }
 
     def integrity(self) -> str:
         """SQLite's own integrity check: ``"ok"`` when the file is sound."""
@@ -530,17 +644,189 @@ def _phase(job) -> str:
     return "queued"
 
 
+def _digests(result: Any) -> list[str]:
+    """The blob hashes a result column refers to (none when it is malformed)."""
+    try:
+        stored = parse_result(result)
+    except MalformedRecord:
+        return []
+    return [item["sha256"] for item in stored["clips"]] if stored else []
+
+
+def _make_private(path: Path, mode: int) -> None:
+    """chmod `path` to `mode` when it is looser; one we may not change (a folder shared on
+    purpose, owned by someone else) is left as it is."""
+    try:
+        if path.stat().st_mode & 0o777 & ~mode:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
+    except PermissionError as exc:
+        log.debug("tts_nb: cannot make %s private: %s", path, exc)
+
+
+def _retention(days: float | None) -> float | None:
+    """Days finished jobs are kept: the argument, else the environment, else the default.
+
+    0, a negative number or ``off``/``never`` keeps everything (None)."""
+    if days is None:
+        setting = os.environ.get(RETENTION_ENV, "").strip().lower()
+        if setting in ("off", "never", "none"):
+            return None
+        try:
+            days = float(setting) if setting else DEFAULT_RETENTION_DAYS
+        except ValueError:
+            warnings.warn(
+                f"tts_nb: {RETENTION_ENV}={setting!r} is not a number of days; keeping "
+                f"finished jobs {DEFAULT_RETENTION_DAYS:g} days.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            days = DEFAULT_RETENTION_DAYS
+    return days if days > 0 else None
+
+
+# Query parameters that make a URL a bearer capability (S3/CloudFront/GCS/Azure signatures,
+# tokens). History rows and errors name the URLs a job fetched, for reading later; a signed
+# link is never needed again once its bytes are stored (a resumed job polls for a fresh one),
+# so the ledger keeps it without these. Provider ids are stored whole: they are what
+# `tn.resume()` polls with, and they carry no signatures (poll URLs, task and run ids).
+_SIGNING = re.compile(
+    r"x-amz-.*|x-goog-.*|signature|sig|expires|key-pair-id|policy|token|access_token"
+    r"|googleaccessid|credential|security-token|sv|se|sp|sr|st|spr|skoid|sktid",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"https?://[^\s'\"<>]+")
+
+
+def unsigned(text: str) -> str:
+    """`text` with the signing parameters removed from every URL in it."""
+    return _URL.sub(lambda m: _unsigned_url(m.group(0)), text)
+
+
+def _unsigned_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    kept = [(k, v) for k, v in kept if not _SIGNING.fullmatch(k)]
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def _stored_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A history row as the ledger keeps it: URLs in it without their signatures."""
+    return {k: unsigned(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _history_row(found: Mapping[str, Any]) -> dict[str, Any] | None:
+    """One stored history row, or None when it is not a JSON object."""
+    try:
+        row = json.loads(found["data"])
+    except (TypeError, ValueError):
+        return None
+    return row if isinstance(row, dict) else None
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
 
 
+_STATES = frozenset(state.value for state in State)
+
+
+class MalformedRecord(ValueError):
+    """A ledger record that does not have the layout this version writes (damaged or edited)."""
+
+
+_NUMBER = (int, float)
+_OPTIONAL_TEXT = (str, type(None))
+_FIELD_TYPES: dict[str, Any] = {
+    "id": str,
+    "provider": str,
+    "kind": str,
+    "endpoint": str,
+    "fingerprint": str,
+    "state": str,
+    "phase": str,
+    "polls": int,
+    "created_at": _NUMBER,
+    "updated_at": _NUMBER,
+    "finished_at": (*_NUMBER, type(None)),
+    "raw_status": _OPTIONAL_TEXT,
+    "error": _OPTIONAL_TEXT,
+    "error_type": _OPTIONAL_TEXT,
+    "reused_from": _OPTIONAL_TEXT,
+    "owner": _OPTIONAL_TEXT,
+}
+_CLIP_TYPES: dict[str, Any] = {
+    "sha256": str,
+    "format": str,
+    "text": _OPTIONAL_TEXT,
+    "voice": _OPTIONAL_TEXT,
+    "meta": dict,
+    "duration_s": (*_NUMBER, type(None)),
+    "bytes": (int, type(None)),
+}
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_FORMAT = re.compile(r"[a-z0-9]{1,8}")
+
+
+def _json_field(record: Mapping[str, Any], name: str, kind: type, optional: bool = False) -> Any:
+    raw = record.get(name)
+    if optional and not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except (TypeError, ValueError):
+        raise MalformedRecord(f"{name} is not JSON") from None
+    if optional and value is None:
+        return None
+    if not isinstance(value, kind):
+        raise MalformedRecord(f"{name} is not a JSON {kind.__name__}")
+    return value
+
+
+def _check_types(values: Mapping[str, Any], types: Mapping[str, Any], what: str) -> None:
+    for name, kind in types.items():
+        value = values.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise MalformedRecord(f"{what} {name} is {type(value).__name__}")
+
+
+def parse_result(value: Any) -> dict[str, Any] | None:
+    """A record's `result` column, checked: ``{"list": bool, "clips": [items]}`` or None.
+
+    Raises MalformedRecord when it is not what `_put_result` writes, so nothing downstream
+    (tables, resume, reuse, prune) indexes into a damaged value.
+    """
+    if not value:
+        return None
+    stored = _json_field({"result": value}, "result", dict)
+    clips = stored.get("clips")
+    if not isinstance(stored.get("list"), bool) or not isinstance(clips, list) or not clips:
+        raise MalformedRecord("result has no clips")
+    for item in clips:
+        if not isinstance(item, dict):
+            raise MalformedRecord("result clip is not an object")
+        _check_types(item, _CLIP_TYPES, "result clip")
+        if not _DIGEST.fullmatch(item["sha256"]) or not _FORMAT.fullmatch(item["format"]):
+            raise MalformedRecord("result clip has a bad hash or format")
+    return stored
+
+
 def _decoded(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A row of the jobs table as a checked dict; MalformedRecord when it cannot be used."""
     record = dict(record)
-    record["request"] = json.loads(record["request"])
-    record["body"] = json.loads(record["body"]) if record.get("body") else None
-    record["provider_ids"] = json.loads(record["provider_ids"])
+    _check_types(record, _FIELD_TYPES, "field")
+    if record["state"] not in _STATES:
+        raise MalformedRecord(f"state {record['state']!r} is unknown")
+    record["request"] = _json_field(record, "request", dict)
+    record["body"] = _json_field(record, "body", dict, optional=True)
+    record["provider_ids"] = _json_field(record, "provider_ids", dict)
     record["embedded"] = bool(record["embedded"])
     record["submit_unconfirmed"] = bool(record["submit_unconfirmed"])
+    stored = parse_result(record.get("result"))
+    record["clips"] = stored["clips"] if stored is not None else []
     return record
 
 

@@ -200,7 +200,13 @@ class Pacer:
 
     Rules, in order: at least `min_interval`; stretched by jitter; `Retry-After` wins when it
     asks for more; never past the deadline (the last look happens exactly at it).
+
+    `elapsed` is for a job submitted that many seconds ago (resumed after a restart): its
+    looks keep the plan counted from the submit. Looks whose time has passed are made up by
+    one look at once, then the plan goes on where it stands.
     """
+
+    MAX_SKIPPED = 100_000  # bounds the catch-up for tiny intervals over a long outage
 
     def __init__(
         self,
@@ -210,6 +216,7 @@ class Pacer:
         deadline: float,
         expected: float | None = None,
         rng: random.Random | None = None,
+        elapsed: float = 0.0,
     ) -> None:
         self.policy = policy
         self.min_interval = min_interval
@@ -217,6 +224,22 @@ class Pacer:
         self._delays = policy.delays(expected)
         self._rng = rng or random.Random()
         self.polls_planned = 0
+        self._caught_up: list[float] = self._catch_up(elapsed) if elapsed > 0 else []
+
+    def _catch_up(self, elapsed: float) -> list[float]:
+        """The first waits of a job submitted `elapsed` s ago: 0 when a planned look was
+        missed, then what is left until the next planned one."""
+        spent, missed = 0.0, False
+        for _ in range(self.MAX_SKIPPED):
+            delay = next(self._delays, None)
+            if delay is None:
+                break
+            delay = max(delay, self.min_interval)
+            if spent + delay > elapsed:
+                left = spent + delay - elapsed
+                return [0.0, max(left, self.min_interval)] if missed else [left]
+            spent, missed = spent + delay, True
+        return [0.0]
 
     def next_poll(self, now: float, retry_after: float | None = None) -> float | None:
         """The time of the next poll, or None when the policy or the deadline says stop."""
@@ -224,12 +247,15 @@ class Pacer:
             return None
         if now >= self.deadline:
             return None
-        delay = next(self._delays, None)
-        if delay is None:
-            return None
-        delay = max(delay, self.min_interval)
-        if self.policy.jitter:
-            delay *= 1.0 + self.policy.jitter * self._rng.random()
+        if self._caught_up:
+            delay = self._caught_up.pop(0)
+        else:
+            delay = next(self._delays, None)
+            if delay is None:
+                return None
+            delay = max(delay, self.min_interval)
+            if self.policy.jitter:
+                delay *= 1.0 + self.policy.jitter * self._rng.random()
         if retry_after is not None:
             if now + retry_after > self.deadline:
                 return None  # waiting as asked would pass the deadline; looking earlier is rude

@@ -10,14 +10,16 @@ been sent" when the submit was on the wire. None of them is ever re-sent.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 from . import errors
 from . import ledger as ledgers
 from .client import Client
+from .credentials import PROVIDER_KEYS, find_secret
 from .errors import AuthError, InvalidInput, NotFound, TTSError
-from .job import Job, all_jobs
+from .job import Job, all_jobs, forget
 from .policy import Fixed
 from .scheduler import default_scheduler
 from .state import State
@@ -48,7 +50,11 @@ def resume(*job_ids: str, client: Client | None = None) -> list[Job]:
             "The job ledger is switched off, so there is nothing to resume. Unset "
             f"{ledgers.ENV}=off or call tn.use_ledger(True)."
         )
-    live = {job.id: job for job in all_jobs()}
+    live = {
+        job.id: job
+        for job in all_jobs()
+        if not _cancelled_with_ids(job.state.value, job.provider_ids)
+    }
     if job_ids:
         records = []
         for job_id in job_ids:
@@ -70,7 +76,9 @@ def resume(*job_ids: str, client: Client | None = None) -> list[Job]:
     for record in records:
         if record["id"] in live:
             resumed.append(live[record["id"]])
-        elif record["state"] in ledgers.TERMINAL:
+        elif record["state"] in ledgers.TERMINAL and not (
+            job_ids and _cancelled_with_ids(record["state"], record["provider_ids"])
+        ):
             resumed.append(_finished(record, ledger))
         elif _polled_elsewhere(record) and (record["embedded"] or not record["provider_ids"]):
             raise InvalidInput(
@@ -84,10 +92,23 @@ def resume(*job_ids: str, client: Client | None = None) -> list[Job]:
             resumed.append(_close_embedded(record, ledger))
         else:
             key = (record["provider"], record["endpoint"])
-            if client is None and key not in clients:
+            if client is None and clients.get(key) is None:
                 clients[key] = _client_for(record)
-            resumed.append(_continue(record, ledger, client or clients[key]))
+            chosen = client or clients[key]
+            if chosen is not None:  # None: refused its endpoint, with a warning
+                resumed.append(_continue(record, ledger, chosen))
     return resumed
+
+
+def _cancelled_with_ids(state: str, provider_ids: Any) -> bool:
+    """A cancelled job the provider knows (cancel stops polling, and a submit on the wire
+    may be accepted after it): naming it in `resume()` polls it again to fetch its result."""
+    return state == State.CANCELLED.value and bool(provider_ids)
+
+
+def _has_keys(provider: str) -> bool:
+    """Whether any of the provider's keys is set (argument-free: login, environment, .env)."""
+    return any(find_secret(None, name) for name in PROVIDER_KEYS.get(provider, ()))
 
 
 def _polled_elsewhere(record: dict[str, Any]) -> bool:
@@ -95,14 +116,30 @@ def _polled_elsewhere(record: dict[str, Any]) -> bool:
     return owner != ledgers.this_owner() and ledgers.owner_alive(owner)
 
 
-def _client_for(record: dict[str, Any]) -> Client:
+def _client_for(record: dict[str, Any]) -> Client | None:
+    """A client for the recorded endpoint, or None (with a warning) when it would carry a key
+    to an endpoint the provider does not own and nobody configured: a ledger file is not
+    trusted to decide where keys go."""
     cls = Client.clients.get(record["provider"])
     if cls is None:
         raise InvalidInput(
             f"Job {record['id']} is a {record['provider']} job, and no client for that "
             "provider is installed."
         )
-    return cls(base_url=record["endpoint"])
+    endpoint = record["endpoint"]
+    # Without a key there is nothing to leak (and _continue names the key it needs); building
+    # a client with a key could already send it (Typecast asks which API a key belongs to).
+    if endpoint.rstrip("/") in cls.trusted_endpoints() or not _has_keys(record["provider"]):
+        return cls(base_url=endpoint)
+    warnings.warn(
+        f"tts_nb: job {record['id']} was not resumed: it was sent to {endpoint}, which is "
+        f"neither {record['provider']}'s own endpoint ({cls.real_url}) nor the one configured "
+        f"now, so no key was sent there. If that endpoint is yours, set {cls.url_env}="
+        f"{endpoint} in the environment (or pass client={cls.__name__}(base_url=...)) and "
+        f"call tn.resume({record['id']!r}) again.",
+        stacklevel=3,
+    )
+    return None
 
 
 def _continue(record: dict[str, Any], ledger: ledgers.Ledger, client: Client) -> Job:
@@ -119,11 +156,14 @@ def _continue(record: dict[str, Any], ledger: ledgers.Ledger, client: Client) ->
             "client=.",
             provider=record["provider"],
         )
+    if _cancelled_with_ids(record["state"], record["provider_ids"]):
+        forget(record["id"])  # the cancelled Job makes way for the one that polls again
     request = record["request"]
     operation = client._rebuild_operation(record["kind"], record["body"] or {}, request)
     job = client._new_job(operation, policy=None, request=request, text=request.get("text") or "")
     _restore(job, record)
-    job.submit_started_at = record["created_at"]
+    rows = ledger.rows([job.id])
+    job.submit_started_at = _submitted_at(record, rows)
     job.observe(ledger.observer)
     job.recover = lambda: _stored_copy(ledger, record["fingerprint"], job)
     since = time.time() - record["updated_at"]
@@ -131,10 +171,15 @@ def _continue(record: dict[str, Any], ledger: ledgers.Ledger, client: Client) ->
         f"resumed in a new kernel ({since:.0f} s after the last record): polling again from "
         f"the provider ids {sorted(record['provider_ids'])}, nothing submitted again"
     )
-    client.gate.admit(
-        job, lambda: job.resume(record["provider_ids"], ledger.rows([job.id]), note), wait=False
-    )
+    client.gate.admit(job, lambda: job.resume(record["provider_ids"], rows, note), wait=False)
     return job
+
+
+def _submitted_at(record: dict[str, Any], rows: list[dict[str, Any]]) -> float:
+    """When the job was submitted (its first submit exchange), which its looks are planned
+    from; the record's creation time when no such row was kept."""
+    times = [row["time"] for row in rows if row.get("step") == "submit" and row.get("time")]
+    return min(times, default=record["created_at"])
 
 
 def _needs_key(client: Client) -> bool:

@@ -1,7 +1,9 @@
-"""One thread with a heap of due polls, and a small worker pool for the HTTP.
+"""One thread with a heap of due polls, and small worker pools for the HTTP.
 
 A waiting job costs a heap entry, not a thread: 1000 jobs polling together use the scheduler
-thread plus `max_workers` workers. With a `VirtualClock` nothing runs in the background:
+thread plus `max_workers` workers, and downloads get `download_workers` of their own, so
+results that trickle in (each bounded by the transport's `download_timeout`) can never hold
+up other jobs' submits and polls. With a `VirtualClock` nothing runs in the background:
 `run_virtual()` jumps the clock from one due poll to the next and runs each one inline, so the
 same engine code can be measured over thousands of simulated minutes in a moment.
 """
@@ -27,11 +29,12 @@ class _InlineExecutor(Executor):
 class Timer:
     """A scheduled call; `cancel()` makes the scheduler drop it."""
 
-    __slots__ = ("when", "fn", "cancelled")
+    __slots__ = ("when", "fn", "download", "cancelled")
 
-    def __init__(self, when: float, fn: Callable[[], None]) -> None:
+    def __init__(self, when: float, fn: Callable[[], None], download: bool = False) -> None:
         self.when = when
         self.fn = fn
+        self.download = download
         self.cancelled = False
 
     def cancel(self) -> None:
@@ -43,10 +46,12 @@ class Scheduler:
 
     Args:
         clock: where time comes from; a `VirtualClock` makes the scheduler manual.
-        executor: where due work runs. Defaults to a `ThreadPoolExecutor(max_workers)`; any
+        executor: where due work runs. Defaults to a `ThreadPoolExecutor(max_workers)` for
+            submits and polls and one of `download_workers` for downloads; any
             `concurrent.futures.Executor` works (e.g. to hand fetch-and-decode work to an
-            existing pool).
-        max_workers: size of the default pool.
+            existing pool), and then takes both kinds of work.
+        max_workers: size of the default pool for submits and polls.
+        download_workers: size of the default pool for downloads.
     """
 
     def __init__(
@@ -55,25 +60,28 @@ class Scheduler:
         *,
         executor: Executor | None = None,
         max_workers: int = 8,
+        download_workers: int = 4,
     ) -> None:
         self.clock = clock or SystemClock()
         self.virtual = isinstance(self.clock, VirtualClock)
-        if executor is None:
-            executor = (
-                _InlineExecutor()
-                if self.virtual
-                else ThreadPoolExecutor(max_workers, thread_name_prefix="tts_nb-worker")
-            )
+        downloads = executor
+        if executor is None and self.virtual:
+            executor = downloads = _InlineExecutor()
+        elif executor is None:
+            executor = ThreadPoolExecutor(max_workers, thread_name_prefix="tts_nb-worker")
+            downloads = ThreadPoolExecutor(download_workers, thread_name_prefix="tts_nb-download")
         self.executor = executor
+        self.downloads = downloads
         self._heap: list[tuple[float, int, Timer]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def call_at(self, when: float, fn: Callable[[], None]) -> Timer:
-        """Run `fn` on the worker pool once the clock reaches `when`."""
-        timer = Timer(when, fn)
+    def call_at(self, when: float, fn: Callable[[], None], *, download: bool = False) -> Timer:
+        """Run `fn` on the worker pool (the download pool if `download`) once the clock
+        reaches `when`."""
+        timer = Timer(when, fn, download)
         with self._wake:
             if self._closed:
                 raise RuntimeError("the scheduler was shut down")
@@ -83,8 +91,8 @@ class Scheduler:
             self._ensure_thread()
         return timer
 
-    def call_soon(self, fn: Callable[[], None]) -> Timer:
-        return self.call_at(self.clock.now(), fn)
+    def call_soon(self, fn: Callable[[], None], *, download: bool = False) -> Timer:
+        return self.call_at(self.clock.now(), fn, download=download)
 
     def pending(self) -> int:
         """How many calls are waiting for their time."""
@@ -131,9 +139,10 @@ class Scheduler:
                 _, _, timer = heapq.heappop(self._heap)
             if not timer.cancelled:
                 try:
-                    self.executor.submit(timer.fn)
+                    (self.downloads if timer.download else self.executor).submit(timer.fn)
                 except RuntimeError:  # the executor was shut down under us
                     return
+            del timer  # the wait for the next one must not keep this job alive
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop the thread; calls still waiting are dropped."""
@@ -144,6 +153,8 @@ class Scheduler:
         if self._thread is not None and wait and self._thread is not threading.current_thread():
             self._thread.join()
         self.executor.shutdown(wait=wait)
+        if self.downloads is not self.executor:
+            self.downloads.shutdown(wait=wait)
 
 
 _default: Scheduler | None = None

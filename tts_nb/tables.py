@@ -5,7 +5,6 @@ pandas is imported here only, when a table is asked for, so `import tts_nb` stay
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,8 +105,13 @@ def job_row(job) -> dict[str, Any]:
 
 
 def record_row(record: dict[str, Any]) -> dict[str, Any]:
-    """A ledger record of a job not running in this kernel (an earlier one's, or another's)."""
-    clips = json.loads(record["result"])["clips"] if record.get("result") else []
+    """A ledger record of a job not running in this kernel (an earlier one's, or another's).
+
+    `record` is one the ledger checked (`Ledger.records`): its stored clips come decoded under
+    ``clips``, so nothing here parses or indexes the raw result.
+    """
+    clips = record.get("clips") or []
+    request = record.get("request") or {}
     end = record["finished_at"] or record["updated_at"]
     note = _flags(record["submit_unconfirmed"], record["reused_from"])
     if record["state"] in ("PENDING", "RUNNING") and not note:
@@ -120,8 +124,8 @@ def record_row(record: dict[str, Any]) -> dict[str, Any]:
         "job": record["id"],
         "provider": record["provider"],
         "kind": record["kind"],
-        "voice": record["request"].get("voice"),
-        "text": record["request"].get("text"),
+        "voice": request.get("voice"),
+        "text": request.get("text"),
         "state": record["state"],
         "raw_status": record["raw_status"],
         "polls": record["polls"],
@@ -175,6 +179,8 @@ def styled(frame):
     """A notebook view of a jobs or history table: state colours, rounded seconds, no index.
 
     The frame itself is left as is (`tn.jobs()` stays plain data); this is for looking at it.
+    Every cell and label is HTML-escaped: voice names, status strings, errors and job ids come
+    from providers or the ledger, and widgets put this HTML into the page unsanitised.
     """
 
     def colour(value: Any) -> str:
@@ -187,9 +193,12 @@ def styled(frame):
     styler = (
         frame.style.hide(axis="index")
         .set_table_styles(TABLE_STYLES)
-        .format(precision=2, subset=seconds, na_rep="")
+        .format(precision=2, subset=seconds, na_rep="", escape="html")
+        .format_index(escape="html", axis="index")
+        .format_index(escape="html", axis="columns")
     )
-    styler = styler.format(na_rep="", subset=[c for c in frame.columns if c not in seconds])
+    others = [c for c in frame.columns if c not in seconds]
+    styler = styler.format(na_rep="", subset=others, escape="html")
     if "state" in frame.columns:
         styler = styler.map(colour, subset=["state"])
     return styler

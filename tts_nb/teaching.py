@@ -32,12 +32,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .clock import Clock, SystemClock
+from .errors import InvalidInput
 from .scheduler import Timer
 from .transport import BODY_PREVIEW, MASK, Exchange
 
 # How each provider's secrets are spelled in a shell: header → value, form field → value.
 SECRET_HEADERS: dict[str, dict[str, str]] = {
-    "typecast": {"authorization": "Bearer $TYPECAST_API_KEY"},
+    # legacy API: a Bearer token; v1 (api.typecast.ai): the same variable, as X-API-KEY
+    "typecast": {"authorization": "Bearer $TYPECAST_API_KEY", "x-api-key": "$TYPECAST_API_KEY"},
     "camb": {"x-api-key": "$CAMB_API_KEY"},
     "aspose": {"authorization": "Bearer $ASPOSE_TOKEN"},
 }
@@ -70,11 +72,11 @@ class ManualScheduler:
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock = clock or SystemClock()
 
-    def call_at(self, when: float, fn: Callable[[], None]) -> Timer:
-        return Timer(when, fn)
+    def call_at(self, when: float, fn: Callable[[], None], *, download: bool = False) -> Timer:
+        return Timer(when, fn, download)
 
-    def call_soon(self, fn: Callable[[], None]) -> Timer:
-        return self.call_at(self.clock.now(), fn)
+    def call_soon(self, fn: Callable[[], None], *, download: bool = False) -> Timer:
+        return self.call_at(self.clock.now(), fn, download=download)
 
 
 def steps(client: Any) -> Any:
@@ -327,11 +329,15 @@ class Status:
         simulated: provider → True when its requests go to the simulator.
         reasons: provider → why, in words.
         simulator_urls: provider → the simulator's base URL, for the simulated providers.
+        typecast_api: which of Typecast's two APIs is used, and where each one's requests go.
+        camb_stream: where `camb.tts` sends its text: CAMB's streaming endpoint.
     """
 
     simulated: dict[str, bool]
     reasons: dict[str, str]
     simulator_urls: dict[str, str]
+    typecast_api: str = ""  # which Typecast API (v1 or legacy) and both endpoints
+    camb_stream: str = ""  # camb.tts's endpoint, POST …/tts-stream
 
     @property
     def offline(self) -> bool:
@@ -352,8 +358,15 @@ class Status:
         out = []
         for provider, simulated in self.simulated.items():
             url = self.simulator_urls.get(provider)
-            where = f"embedded simulator at {url}" if simulated else "the real service"
+            if provider == "typecast" and self.typecast_api:
+                url = None  # two APIs, two URLs: the next line has both
+            where = "the real service" if not simulated else "embedded simulator"
+            where += f" at {url}" if simulated and url else ""
             out.append(f"{provider}: {where} — {self.reasons[provider]}")
+            if provider == "typecast" and self.typecast_api:
+                out.append(f"typecast API: {self.typecast_api}")
+            if provider == "camb" and self.camb_stream:
+                out.append(f"camb speech: {self.camb_stream}")
         return out
 
     def __repr__(self) -> str:
@@ -361,7 +374,13 @@ class Status:
         return "\n".join([head, *(f"  {line}" for line in self.lines())])
 
     def _repr_html_(self) -> str:
-        color = "#e8f4fd" if self.offline else "#fdf3e1"
+        # JupyterLab's theme variables, so a dark theme gets a dark box with light text; the
+        # fallbacks are for viewers without them (GitHub, nbviewer). The edge tells the modes
+        # apart: blue offline, orange when real services (and quota) are in play.
+        edge = (
+            "var(--jp-brand-color1, #2196f3)" if self.offline else "var(--jp-warn-color1, #f57c00)"
+        )
+        fill = "#e8f4fd" if self.offline else "#fdf3e1"
         head = (
             "Offline: every request goes to the embedded simulator (no account, no quota)."
             if self.offline
@@ -369,7 +388,9 @@ class Status:
         )
         items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines())
         return (
-            f"<div style='background:{color};padding:0.5em 1em;border-radius:4px'>"
+            f"<div style='background:var(--jp-layout-color2, {fill});"
+            f"color:var(--jp-ui-font-color1, #1a1a1a);border-left:4px solid {edge};"
+            "padding:0.5em 1em;border-radius:4px'>"
             f"<b>{html.escape(head)}</b><ul style='margin:0.3em 0'>{items}</ul></div>"
         )
 
@@ -396,4 +417,59 @@ def status(**simulator_options: Any) -> Status:
 
         running = shared(**simulator_options).urls
         urls = {provider: running[provider] for provider, sim in simulated.items() if sim}
-    return Status(simulated, reasons, urls)
+        if simulated["typecast"]:
+            urls["typecast_v1"] = running["typecast_v1"]
+    return Status(
+        simulated,
+        reasons,
+        urls,
+        _typecast_api(simulated["typecast"], urls),
+        _camb_stream(simulated["camb"], urls),
+    )
+
+
+def _typecast_api(simulated: bool, urls: dict[str, str]) -> str:
+    """Which Typecast API a new `tn.Typecast()` uses, and both APIs' endpoints (no request)."""
+    from .credentials import find_secret
+    from .providers import typecast
+
+    if simulated:
+        return (
+            f"v1 (a new user's API; api='legacy' for the other) — v1 at {urls['typecast_v1']}, "
+            f"legacy at {urls['typecast']}"
+        )
+    key = find_secret(None, typecast.KEY_ENV)
+    api = typecast.known_api(key) if key is not None else None
+    which = (
+        f"{api} (found from the key)"
+        if api
+        else "not detected yet: tn.Typecast() finds it from the key, with one free request"
+    )
+    ends = []
+    for name in typecast.APIS:
+        try:
+            ends.append(f"{name} at {typecast.api_endpoint(None, None, name)}")
+        except InvalidInput as error:
+            ends.append(f"{name}: {error}")
+    return f"{which} — {', '.join(ends)}"
+
+
+def _camb_stream(simulated: bool, urls: dict[str, str]) -> str:
+    """Where `camb.tts` sends its text (no request): the streaming endpoint, by default."""
+    from .client import check_endpoint
+    from .credentials import find_credentials
+    from .providers.camb import Camb
+
+    if simulated:
+        base = urls["camb"]
+    else:
+        key_env = KEY_VARIABLES["camb"][0]
+        found = find_credentials({key_env: None}, base_url=None, url_env=Camb.url_env)
+        try:
+            base = check_endpoint("camb", found.url or Camb.real_url)
+        except InvalidInput as error:
+            return str(error)
+    return (
+        f"camb.tts streams from POST {base.rstrip('/')}/tts-stream, the audio in the answer "
+        "(stream=False: the deprecated task flow)"
+    )

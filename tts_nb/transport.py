@@ -6,14 +6,23 @@ Why a layer of our own over `requests`:
   that may have reached the server is never re-sent: a second submit can cost quota twice.
 * **Credentials stay home.** Auth headers are added per request and only when the URL's origin is
   the API's own. Redirects are followed here, not by requests (which keeps custom headers such as
-  `x-api-key` on cross-host redirects), and only to http(s) URLs.
+  `x-api-key` on cross-host redirects), and only to http(s) URLs. The session ignores
+  `~/.netrc` (`trust_env=False`), whose `default` entry would hand a password to any host a
+  provider names; proxies and CA bundles are read from the environment here instead. A real
+  service's client fetches other hosts only over https and never from private addresses.
+* **Downloads end.** A body is read in small pieces, each waiting at most until the download's
+  deadline, so an answer that trickles in cannot hold a worker past `download_timeout`.
 * **History and teaching.** Every request, including each retried attempt, becomes an `Exchange`
   record with secrets masked; jobs turn them into history rows.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import os
+import re
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +32,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.utils import get_environ_proxies
+from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util.retry import Retry
 
 from .errors import (
@@ -31,13 +42,25 @@ from .errors import (
     NotFound,
     ProviderError,
     QuotaError,
+    RefusedURL,
     TTSError,
 )
 
 MASK = "••••"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
 BODY_PREVIEW = 2000
+# OAuth token answers carry a live credential the transport cannot know before reading it
+# (Aspose's /connect/token): masked in every preview, whoever sent the request.
+TOKEN_FIELD = re.compile(r'("(?:access|refresh|id)_token"\s*:\s*")[^"]*("?)')
 MAX_REDIRECTS = 5
+# Response headers kept in the history: what the engine and the teaching views read, and what
+# providers report about a synchronous answer (its audio length, the credits it cost).
+KEPT_RESPONSE_HEADERS = frozenset(
+    {"content-type", "content-length", "retry-after", "location"}
+    | {"x-audio-duration", "x-credits-required"}
+)
+READ_PIECE = 64 * 1024
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 
 
 def origin_of(url: str) -> tuple[str, str, int | None]:
@@ -82,8 +105,12 @@ class Transport:
         timeout: (connect, read) seconds for every request.
         retries: how many times a GET is re-sent after a 5xx or a dropped connection.
         max_bytes: the largest answer accepted (100 MiB): a bigger one is cut off, unread.
-        download_timeout: seconds one answer may take to arrive in full (120 s), however
-            steadily it trickles in (the read timeout only bounds the gaps).
+        download_timeout: seconds one answer may take to arrive in full (60 s), however
+            steadily it trickles in: no single read waits past it.
+        simulated: the client talks to the embedded simulator. Otherwise (a real service)
+            URLs on other origins are fetched only over https and never from loopback,
+            private or link-local addresses, unless the API itself is on loopback (a local
+            stand-in the caller configured).
     """
 
     def __init__(
@@ -99,7 +126,8 @@ class Transport:
         backoff_factor: float = 0.2,
         pool_size: int = 16,
         max_bytes: int = 100 * 2**20,
-        download_timeout: float = 120.0,
+        download_timeout: float = 60.0,
+        simulated: bool = False,
     ) -> None:
         self.base_url = base_url.rstrip("/") + "/"
         self.max_bytes = max_bytes
@@ -110,7 +138,9 @@ class Transport:
         self._auth_headers = auth_headers
         self._describe_error = describe_error
         self._secrets = secrets
+        self.guard_hosts = not simulated and not is_loopback(self.base_url)
         self.session = requests.Session()
+        self.session.trust_env = False  # no ~/.netrc; see _environment_settings
         retry = Retry(
             total=retries,
             connect=retries,
@@ -153,6 +183,7 @@ class Transport:
         authed: bool = True,
         json_body: Any = None,
         form: dict[str, str] | None = None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         max_bytes: int | None = None,
@@ -167,7 +198,7 @@ class Transport:
         """
         max_bytes = self.max_bytes if max_bytes is None else max_bytes
         download_timeout = self.download_timeout if download_timeout is None else download_timeout
-        url = self.url(url) if "://" not in url else url
+        url = self._absolute(url)
         for _hop in range(MAX_REDIRECTS + 1):
             response = self._send_once(
                 method,
@@ -177,6 +208,7 @@ class Transport:
                 authed=authed,
                 json_body=json_body,
                 form=form,
+                files=files,
                 params=params,
                 headers=headers,
                 max_bytes=max_bytes,
@@ -197,6 +229,15 @@ class Transport:
             raise self.error_for(response)
         return response
 
+    def _absolute(self, url: str) -> str:
+        """`url` itself when it names a scheme, else a path on the API's origin: parsed, not
+        string-matched, so "/v2/q?next=http://x" is a path."""
+        try:
+            scheme = urlsplit(url).scheme
+        except ValueError:
+            return url  # refused as malformed when sent
+        return url if scheme else self.url(url)
+
     def _send_once(
         self,
         method,
@@ -207,6 +248,7 @@ class Transport:
         authed,
         json_body,
         form,
+        files,
         params,
         headers,
         max_bytes,
@@ -218,11 +260,13 @@ class Transport:
         except ValueError:  # e.g. "http://[::1" or a port that is not a number
             scheme, own_origin = "malformed", False
         if scheme not in ("http", "https"):
-            raise ProviderError(
+            raise RefusedURL(
                 f"{self.provider}: refusing to follow a {scheme or 'relative'} URL taken from a "
                 f"response ({self._safe_url(url)}); only http(s) URLs are followed.",
                 provider=self.provider,
             )
+        if self.guard_hosts and not own_origin:
+            self._refuse_unsafe_host(url, scheme)
         send_headers = {"User-Agent": "tts_nb"}
         if headers:
             send_headers.update(headers)
@@ -231,7 +275,13 @@ class Transport:
         try:
             prepared = self.session.prepare_request(
                 requests.Request(
-                    method, url, headers=send_headers, json=json_body, data=form, params=params
+                    method,
+                    url,
+                    headers=send_headers,
+                    json=json_body,
+                    data=form,
+                    files=files,
+                    params=params,
                 )
             )
         except (requests.RequestException, ValueError, UnicodeError) as exc:
@@ -248,12 +298,16 @@ class Transport:
             url=self._safe_url(prepared.url),
             started=time.time(),
             request_headers=self._mask_headers(prepared.headers),
-            request_body=self._preview_request(json_body, form),
+            request_body=self._preview_request(json_body, form, files),
         )
         t0 = time.monotonic()
         try:
             response = self.session.send(
-                prepared, timeout=self.timeout, allow_redirects=False, stream=True
+                prepared,
+                timeout=self.timeout,
+                allow_redirects=False,
+                stream=True,
+                **_environment_settings(prepared.url),
             )
             self._read_body(response, max_bytes, t0, download_timeout)
         # Unreadable answers (a header that is not UTF-8, a broken status line) are as good as
@@ -273,9 +327,7 @@ class Transport:
         self._emit_retries(recorder, record, response)
         record.status = response.status_code
         record.response_headers = {
-            k: v
-            for k, v in response.headers.items()
-            if k.lower() in ("content-type", "content-length", "retry-after", "location")
+            k: v for k, v in response.headers.items() if k.lower() in KEPT_RESPONSE_HEADERS
         }
         record.response_body = self._preview_response(response)
         self._emit(recorder, record)
@@ -284,8 +336,28 @@ class Transport:
     def _read_body(
         self, response: requests.Response, max_bytes: int, t0: float, limit: float
     ) -> None:
+        """Read the whole body by the deadline `t0 + limit`.
+
+        Each read returns as soon as any bytes arrive (`read1`) and waits at most until the
+        deadline (the socket's timeout is cut to what is left), so a body sent a few bytes a
+        second ends on time and frees its worker; `iter_content(64 KiB)` would wait for 64 KiB.
+        """
         chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
+        while True:
+            remaining = t0 + limit - time.monotonic()
+            if remaining <= 0:
+                response.close()
+                raise self._too_slow(limit, size)
+            _limit_read_wait(response, min(self.timeout[1], remaining))
+            try:
+                chunk = _read_some(response)
+            except requests.ConnectionError:
+                if time.monotonic() < t0 + limit:
+                    raise  # a real read timeout: the server went silent
+                response.close()
+                raise self._too_slow(limit, size) from None
+            if not chunk:
+                break
             size += len(chunk)
             if size > max_bytes:
                 response.close()
@@ -295,17 +367,41 @@ class Transport:
                     "client.transport.max_bytes if you expect such large results.",
                     provider=self.provider,
                 )
-            if time.monotonic() > t0 + limit:
-                response.close()
-                raise ProviderError(
-                    f"{self.provider}: the download took longer than "
-                    f"{limit:g} s (the transport's download_timeout) and was "
-                    f"stopped after {_size(size)}. Try again; raise "
-                    "client.transport.download_timeout on a slow connection.",
-                    provider=self.provider,
-                )
             chunks.append(chunk)
         response._content = b"".join(chunks)
+        response._content_consumed = True
+
+    def _too_slow(self, limit: float, size: int) -> ProviderError:
+        return ProviderError(
+            f"{self.provider}: the download took longer than "
+            f"{limit:g} s (the transport's download_timeout) and was "
+            f"stopped after {_size(size)}. Try again; raise "
+            "client.transport.download_timeout on a slow connection.",
+            provider=self.provider,
+        )
+
+    def _refuse_unsafe_host(self, url: str, scheme: str) -> None:
+        """A real service's answer may name any host; fetch only public https ones, so a
+        hostile or confused provider cannot make this machine read its own network (cloud
+        metadata at 169.254.169.254, intranet services) or send anything in clear text."""
+        safe = self._safe_url(url)
+        if scheme != "https":
+            raise RefusedURL(
+                f"{self.provider}: refusing to fetch {safe}: a real service's downloads are "
+                "fetched over https only. Nothing was sent; if the provider really serves "
+                "plain http, report it to them.",
+                provider=self.provider,
+            )
+        parts = urlsplit(url)
+        address = _private_address(parts.hostname or "", parts.port or 443)
+        if address is not None:
+            raise RefusedURL(
+                f"{self.provider}: refusing to fetch {safe}: its host is at {address}, a "
+                "loopback, private or link-local address, which a real service never "
+                "serves results from. Nothing was sent. For a local stand-in of the API, "
+                "point base_url= at it (loopback endpoints are trusted).",
+                provider=self.provider,
+            )
 
     def _emit(self, recorder: Recorder | None, record: Exchange) -> None:
         if recorder is not None:
@@ -394,13 +490,22 @@ class Transport:
                 masked[key] = self.scrub(value)
         return masked
 
-    def _preview_request(self, json_body: Any, form: dict[str, str] | None) -> str | None:
+    def _preview_request(
+        self,
+        json_body: Any,
+        form: dict[str, str] | None,
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+    ) -> str | None:
         if json_body is not None:
             return self.scrub(json.dumps(json_body, ensure_ascii=False))[:BODY_PREVIEW]
-        if form is not None:
-            shown = {k: (MASK if "secret" in k or "password" in k else v) for k, v in form.items()}
-            return self.scrub("&".join(f"{k}={v}" for k, v in shown.items()))[:BODY_PREVIEW]
-        return None
+        if form is None and files is None:
+            return None
+        shown = {
+            k: (MASK if "secret" in k or "password" in k else v) for k, v in (form or {}).items()
+        }
+        # a multipart upload shows each file as its name, type and size, never its bytes
+        shown.update({k: f"<{n}, {t}, {_size(len(d))}>" for k, (n, d, t) in (files or {}).items()})
+        return self.scrub("&".join(f"{k}={v}" for k, v in shown.items()))[:BODY_PREVIEW]
 
     def _preview_response(self, response: requests.Response) -> str:
         kind = response.headers.get("Content-Type", "")
@@ -408,11 +513,16 @@ class Transport:
         readable = kind.startswith("text/") or "json" in kind or "xml" in kind
         if readable or body[:1] in (b"{", b"[", b"<"):
             text = body[:BODY_PREVIEW].decode("utf-8", "replace")
-            return self.scrub(text)
+            return self.scrub(mask_tokens(text))
         return f"<{len(body)} bytes {kind or 'binary'}>"
 
     def close(self) -> None:
         self.session.close()
+
+
+def mask_tokens(text: str) -> str:
+    """`text` with the values of OAuth token fields ("access_token": "…") masked."""
+    return TOKEN_FIELD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -429,6 +539,73 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+def is_loopback(url: str) -> bool:
+    """True for URLs on this machine's loopback (127.0.0.0/8, ::1, localhost)."""
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _private_address(host: str, port: int) -> str | None:
+    """The first address `host` resolves to that is not public, or None. A name that does
+    not resolve is let through: the request then fails on its own, as a lost connection."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if not address.is_global:
+            return str(address)
+    return None
+
+
+def _environment_settings(url: str) -> dict[str, Any]:
+    """Proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and the CA bundle (REQUESTS_CA_BUNDLE,
+    CURL_CA_BUNDLE, SSL_CERT_FILE) for `url`, read here because the session does not trust
+    its environment: that would also read `~/.netrc`."""
+    settings: dict[str, Any] = {"proxies": get_environ_proxies(url)}
+    bundle = next((os.environ[n] for n in CA_BUNDLE_VARIABLES if os.environ.get(n)), None)
+    if bundle:
+        settings["verify"] = bundle
+    return settings
+
+
+def _limit_read_wait(response: requests.Response, seconds: float) -> None:
+    """Make the next socket read of `response` wait at most `seconds`."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _read_some(response: requests.Response) -> bytes:
+    """Up to 64 KiB of the decoded body, as soon as any has arrived (b"" at its end), with
+    urllib3's errors turned into requests' ones, as `iter_content` does. A body that is not
+    urllib3's (a test adapter's file object) is simply read."""
+    if not hasattr(response.raw, "stream"):
+        return response.raw.read(READ_PIECE)
+    try:
+        return response.raw.read1(READ_PIECE, decode_content=True)
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except ReadTimeoutError as exc:
+        raise requests.ConnectionError(exc) from exc
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
 
 
 def _size(n: int) -> str:

@@ -12,6 +12,8 @@ The protocol, as Aspose's documents and generated SDKs show it:
 * ``GET …/ConvertTextToSpeech?id=`` answers ``taskStatus`` ``Pending`` | ``Processing`` |
   ``Completed`` | ``Error`` | ``NotExist`` and, once completed, the WAV as base64 in
   ``results[0].data``; results are kept for 24 hours after submission;
+* ``DELETE …/ConvertTextToSpeech?id=`` removes a task (Aspose's SDKs,
+  ``convert_text_to_speech_api.py``): what ``job.cancel()`` sends;
 * ``…/ConvertTextToSpeechTrial`` is the same without auth: at most 500 characters and 10
   requests a day from one IP address.
 """
@@ -28,7 +30,7 @@ from typing import Any
 
 from ..client import Client, announce_simulator, resolve_endpoint
 from ..clip import Clip
-from ..credentials import Secret, find_secret, find_setting
+from ..credentials import Secret, find_credentials
 from ..errors import (
     AuthError,
     BadAudio,
@@ -39,7 +41,7 @@ from ..errors import (
 from ..job import Call, Job, Observation
 from ..policy import Adaptive, PollPolicy
 from ..state import State
-from ..transport import MASK, Exchange, parse_retry_after
+from ..transport import parse_retry_after
 
 PROVIDER = "aspose"
 TOKEN_PATH = "/connect/token"
@@ -71,7 +73,6 @@ STATUS = {
     "Error": State.FAILED,
 }
 TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-ACCESS_TOKEN_FIELD = re.compile(r'("access_token"\s*:\s*")[^"]*("?)')
 
 
 class Aspose(Client):
@@ -119,8 +120,12 @@ class Aspose(Client):
         min_interval: float | None = None,
         **options: Any,
     ) -> None:
-        cid = find_secret(client_id, "ASPOSE_CLIENT_ID")
-        secret = find_secret(client_secret, "ASPOSE_CLIENT_SECRET")
+        found = find_credentials(
+            {"ASPOSE_CLIENT_ID": client_id, "ASPOSE_CLIENT_SECRET": client_secret},
+            base_url=base_url,
+            url_env=self.url_env,
+        )  # the endpoint comes with the keys: a .env URL only for .env keys
+        cid, secret = found.key("ASPOSE_CLIENT_ID"), found.key("ASPOSE_CLIENT_SECRET")
         if (cid is None) != (secret is None) and not trial:
             missing = "ASPOSE_CLIENT_SECRET" if secret is None else "ASPOSE_CLIENT_ID"
             raise InvalidInput(
@@ -132,7 +137,7 @@ class Aspose(Client):
         url, simulated = resolve_endpoint(
             PROVIDER,
             has_key=trial or cid is not None,
-            base_url=find_setting(base_url, self.url_env),
+            base_url=found.url,
             real_url=self.real_url,
         )
         if simulated:
@@ -332,7 +337,8 @@ class TokenCache:
         response = self._post_token(call, form)
         status = response.status_code
         if status in (400, 401):
-            said = client._describe_error(response) or f"HTTP {status}"
+            # The server's words may echo the credentials it refused.
+            said = client.transport.scrub(client._describe_error(response) or f"HTTP {status}")
             raise self._refused(
                 f"Aspose rejected the client id and secret at {TOKEN_PATH} ({status}: {said}). "
                 f"{LOCKOUT_NOTE} {CREDENTIALS_FIX}",
@@ -372,7 +378,7 @@ class TokenCache:
         """POST the form, once more after a 5xx or a lost connection (only rejected logins
         count towards the lockout, and an unused token costs nothing)."""
         transport = self._client.transport
-        recorder = _masking_recorder(call)
+        recorder = None if call is None else call._recorder  # the transport masks the token
         attempt = 1
         while True:
             try:
@@ -399,26 +405,6 @@ class TokenCache:
         self._refusal = (message, status, until)
         self._token = None
         return self._refusal_error(self._now())
-
-
-def _masking_recorder(call: Call | None):
-    """The job's recorder, with the access token masked out of the recorded token answer.
-
-    The transport scrubs known secrets, but a token is not known until its answer has been
-    recorded, so this one field is masked here, before the record reaches the job.
-    """
-    if call is None:
-        return None
-    recorder = call._recorder
-
-    def record(exchange: Exchange) -> None:
-        if exchange.response_body:
-            exchange.response_body = ACCESS_TOKEN_FIELD.sub(
-                lambda m: f"{m.group(1)}{MASK}{m.group(2)}", exchange.response_body
-            )
-        recorder(exchange)
-
-    return record
 
 
 class SpeechOperation:
@@ -518,6 +504,12 @@ class SpeechOperation:
                 "(plain English) and send it again.",
             )
         return Observation(state, raw_status=raw, payload=data if state.terminal else None)
+
+    def cancel(self, call: Call, ids: Mapping[str, Any]) -> str:
+        """``DELETE …?id=``: a cancelled task's text and audio do not stay on Aspose for 24
+        hours. Returns the answer, in words, for the job's history."""
+        response = self._send(call, "DELETE", params={"id": ids["task_id"]})
+        return f"Aspose deleted task {ids['task_id']} ({response.status_code})"
 
     def _not_exist(self, task_id: str, code: Any) -> Observation:
         if self._seen_alive:

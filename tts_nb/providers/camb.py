@@ -15,6 +15,15 @@ The protocol, as CAMB's documents and SDK show it (base https://client.camb.ai/a
 * errors: FastAPI's ``{"detail": [{"loc", "msg", "type"}]}`` (422) and
   ``{"error": "...", "status": 401}``.
 
+``tts`` uses the current endpoint, ``POST /tts-stream`` (see `camb_stream`), unless asked for
+the deprecated task flow with ``stream=False``. A designed voice is kept with
+``POST /create-custom-voice`` (`Camb.keep_voice`), as CAMB documents; until then a preview has
+no voice id.
+
+Status answers are read as tolerantly as camb-sdk reads them (``types/orchestrator_pipeline_
+result.py``): ``run_id`` is ``Optional[int]`` (pydantic turns ``"123"`` into 123), ``message`` is
+``str | dict``, and ``status`` is ``Literal[...] | Any``.
+
 Mixing up ``task_id`` and ``run_id`` is the classic mistake with this API (a 422 from
 ``/tts-result/<task id>``), so the two are distinct types here, `TaskId` and `RunId`, and the
 path builders refuse the wrong one.
@@ -23,6 +32,7 @@ path builders refuse the wrong one.
 from __future__ import annotations
 
 import difflib
+import json
 import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -41,6 +51,13 @@ from ..errors import (
 from ..job import Call, Job, Observation
 from ..policy import PollPolicy, Progressive
 from ..state import State
+from .camb_stream import (
+    NO_RESUME,
+    STREAM_LOCALES,
+    StreamOperation,
+    stream_options,
+    stream_text,
+)
 
 PROVIDER = "camb"
 STATUS = {
@@ -49,6 +66,11 @@ STATUS = {
     "TIMEOUT": State.TIMED_OUT,
     "ERROR": State.FAILED,
     "PAYMENT_REQUIRED": State.PAYMENT_REQUIRED,
+    # Not in CAMB's documents: third-party clients check these words, and without them a job
+    # would poll until its deadline (../shared/notes/fidelity-review.md, "Differences that
+    # could break real users" item 4). FAILED ends like ERROR, COMPLETED like SUCCESS.
+    "FAILED": State.FAILED,
+    "COMPLETED": State.SUCCEEDED,
 }
 GENDERS = {"not_known": 0, "male": 1, "female": 2, "not_applicable": 9}
 FORMALITIES = {"formal": 1, "informal": 2}
@@ -188,11 +210,11 @@ class Camb(Client):
     def voices(self):
         """The voices this key can use, as a DataFrame (voice_id, voice_name, gender, age…).
 
-        Voices designed with `text_to_voice` appear here too, once their previews were fetched.
+        Voices kept with `keep_voice` appear here too.
         """
         import pandas as pd
 
-        self._voices = None  # always fresh: designed voices join the list
+        self._voices = None  # always fresh: kept voices join the list
         columns = ["voice_id", "voice_name", "gender", "age", "language", "description"]
         rows = [
             {"voice_id": v["id"], **{c: v.get(c) for c in columns[1:]}} for v in self._voice_list()
@@ -216,8 +238,12 @@ class Camb(Client):
         self,
         text: str,
         voice_id: int | str,
-        language: int | str,
+        language: int | str = "en-us",
         *,
+        speech_model: str | None = None,
+        output_format: str | None = None,
+        user_instructions: str | None = None,
+        stream: bool = True,
         gender: int | str | None = None,
         age: int | None = None,
         project_name: str | None = None,
@@ -226,21 +252,71 @@ class Camb(Client):
         policy: PollPolicy | None = None,
         force: bool = False,
     ) -> Job:
-        """Speak `text` with a voice; returns a running `Job` whose result is a `Clip`.
+        """Speak `text` with a voice; returns a `Job` whose result is a `Clip`.
+
+        By default this uses CAMB's current endpoint, ``POST /tts-stream``: the audio comes in
+        the answer, so the job finishes with its submit (no polling), and the credits it cost
+        (``X-Credits-Required``) are in ``clip.meta["credits_required"]`` and the history.
 
         Args:
-            text: what to say.
-            voice_id: an integer id from `voices()`, or a voice's name.
-            language: CAMB's integer id, or a name or code from `languages()` ("en-us",
-                "French (France)", "french").
-            gender, age: optional voice personalisation (gender: "male", "female", 0/1/2/9).
-            policy: how to poll this job (default: the client's).
+            text: what to say, 3 to 3000 characters (checked before sending).
+            voice_id: an integer id from `voices()` (or one `keep_voice` returned), or a
+                voice's name.
+            language: a BCP-47 locale ("en-us"), or an id, name or code from `languages()`
+                (1, "English", "French (France)"), resolved to the locale the endpoint wants.
+            speech_model: one of "mars-flash", "mars-pro", "mars-instruct",
+                "mars-8.1-flash-beta", "mars-8.1-pro-beta" (default: CAMB's).
+            output_format: "wav" (default: lossless, plays everywhere), "flac" or "mp3".
+            user_instructions: how to deliver the text (for "mars-instruct").
+            stream: False uses the deprecated task flow (``POST /tts`` → poll →
+                ``/tts-result``, FLAC) for accounts where it still runs; only that flow takes
+                gender, age, project_name, project_description and folder_id.
+            policy: how to poll (the task flow only).
             force: submit even if an identical request is running or already succeeded
                 (otherwise that job or its stored result comes back, and nothing is charged).
 
         Raises:
             InvalidInput: before any request, naming the field and the fix.
         """
+        if stream:
+            task_only = _given(
+                gender=gender,
+                age=age,
+                project_name=project_name,
+                project_description=project_description,
+                folder_id=folder_id,
+            )
+            if task_only:
+                raise InvalidInput(
+                    f"{', '.join(task_only)} belong(s) to CAMB's deprecated task flow, which "
+                    "/tts-stream does not take: pass stream=False to use them.",
+                    provider=PROVIDER,
+                )
+            body = {
+                "text": stream_text(text),
+                "language": self._stream_locale(language),
+                "voice_id": self._resolve_voice(voice_id),
+                **stream_options(speech_model, output_format, user_instructions),
+            }
+            voice = self._voice_name(body["voice_id"])
+            operation = StreamOperation(body, voice=f"camb:{voice}")
+            return self._start(
+                operation,
+                policy=policy,
+                request={**body, "voice": voice},
+                text=body["text"],
+                force=force,
+            )
+        stream_only = _given(
+            speech_model=speech_model,
+            output_format=output_format,
+            user_instructions=user_instructions,
+        )
+        if stream_only:
+            raise InvalidInput(
+                f"{', '.join(stream_only)} belong(s) to /tts-stream: drop stream=False.",
+                provider=PROVIDER,
+            )
         body = {
             "text": _text(text),
             "voice_id": self._resolve_voice(voice_id),
@@ -254,6 +330,89 @@ class Camb(Client):
         return self._start(
             operation, policy=policy, request=request, text=body["text"], force=force
         )
+
+    def keep_voice(
+        self,
+        preview: Clip | str,
+        *,
+        name: str,
+        gender: int | str,
+        age: int | None = None,
+        language: int | str | None = None,
+        description: str | None = None,
+    ) -> int:
+        """Keep a designed voice: upload a `text_to_voice` preview (its clip, or its URL) with
+        ``POST /create-custom-voice``, CAMB's way to make a voice of it; returns its voice id.
+
+        The preview clip's ``meta["voice_id"]`` is set to the new id, and the voice appears in
+        `voices()`. Nothing else keeps a preview: it is only a sample until this call.
+
+        Args:
+            preview: a preview `Clip` (from ``text_to_voice(...).wait()``) or its URL.
+            name: the voice's name in your CAMB.AI library.
+            gender: "male", "female", "not_known", "not_applicable" (or 1, 2, 0, 9).
+            age, language, description: optional; the description defaults to the one the
+                preview was designed from.
+
+        Raises:
+            InvalidInput: a missing name or gender, or a preview that is not audio.
+            ExpiredResult: the preview's link has expired (design again).
+        """
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInput("name is missing: give the voice a name.", provider=PROVIDER)
+        if isinstance(preview, str):
+            try:
+                response = self.transport.request("GET", preview, step="catalogue", authed=False)
+            except (AuthError, NotFound, InvalidInput) as exc:
+                raise expired_link(exc, "this preview link") from None
+            preview = Clip.from_bytes(
+                response.content, content_type=response.headers.get("Content-Type")
+            )
+        if not isinstance(preview, Clip):
+            raise InvalidInput(
+                "preview must be a Clip from text_to_voice(...).wait() or a preview URL.",
+                provider=PROVIDER,
+            )
+        fields: dict[str, Any] = {"voice_name": name.strip()}
+        fields.update(_optional(gender=gender, age=age))
+        description = description or preview.meta.get("voice_description")
+        if description:
+            fields["description"] = str(description)
+        if language is not None:
+            fields["language"] = self._resolve_language(language, "source", "language")
+        voice_id = self._upload_voice(fields, preview)
+        preview.meta["voice_id"] = voice_id
+        self._voices = None  # the catalogue now holds the kept voice
+        return voice_id
+
+    def _upload_voice(self, fields: Mapping[str, Any], preview: Clip) -> int:
+        """The multipart ``POST /create-custom-voice`` request (never sent twice by itself)."""
+        files = {"file": (f"preview.{preview.format}", preview.data, preview.mimetype)}
+        try:
+            response = self.transport.request(
+                "POST",
+                "/create-custom-voice",
+                step="keep voice",
+                form={k: str(v) for k, v in fields.items()},
+                files=files,
+            )
+        except ProviderError as exc:
+            if not exc.maybe_sent:
+                raise
+            raise ProviderError(
+                f"{exc} The voice may have been created: look at camb.voices() before trying "
+                "again.",
+                provider=PROVIDER,
+                maybe_sent=True,
+            ) from None
+        data = self.transport.json_of(response)
+        voice_id = _as_int(data.get("voice_id") if isinstance(data, dict) else None)
+        if voice_id is None:
+            raise ProviderError(
+                f"camb: the create-custom-voice answer has no voice_id: {str(data)[:200]!r}.",
+                provider=PROVIDER,
+            )
+        return voice_id
 
     def translated_tts(
         self,
@@ -323,9 +482,9 @@ class Camb(Client):
     ) -> Job:
         """Design voices from a description; the result is a list of preview `Clip`s.
 
-        Each preview speaks `text` and carries ``meta["voice_id"]``: the id to pass to `tts`
-        (None when the service lists no voice for that preview yet; then create a custom voice
-        from the preview in CAMB.AI studio). `policy` and `force` are as for `tts`.
+        Each preview speaks `text`. A preview is not a voice yet: its ``meta["voice_id"]`` is
+        None until you keep it with ``camb.keep_voice(preview, name=…, gender=…)``, which
+        returns the id to pass to `tts`. `policy` and `force` are as for `tts`.
 
         Raises:
             InvalidInput: the description is shorter than CAMB's minimum (18 words and 100
@@ -363,6 +522,8 @@ class Camb(Client):
             return TtsOperation(kind, body, voice=f"camb:{voice}")
         if kind == "text-to-voice" and isinstance(body, Mapping):
             return TextToVoiceOperation(body)
+        if kind == StreamOperation.kind:
+            raise InvalidInput(NO_RESUME, provider=PROVIDER)
         raise InvalidInput(f"camb cannot resume a {kind!r} job.", provider=PROVIDER)
 
     # ------------------------------------------------------------- catalogues
@@ -430,6 +591,29 @@ class Camb(Client):
             if voice["id"] == voice_id:
                 return str(voice.get("voice_name") or voice_id)
         return str(voice_id)
+
+    def _stream_locale(self, value: int | str) -> str:
+        """The BCP-47 locale /tts-stream wants, from a locale, or an id, name or code of
+        `languages()`. A name that matches several languages picks the one the endpoint
+        supports ("English" → "en-us" when "en-gb" is not streamable). A locale the endpoint
+        does not list is still sent: its 422 names the supported ones (the SDK sends any)."""
+        if isinstance(value, str) and value.strip().lower().replace("_", "-") in STREAM_LOCALES:
+            return value.strip().lower().replace("_", "-")
+        languages = self._language_list("source")
+        if _as_int(value) is None:
+            streamable = [x for x in languages if x["short_name"].lower() in STREAM_LOCALES]
+            try:
+                value = resolve_language(str(value), streamable, "streaming", "language")
+            except InvalidInput:
+                value = self._resolve_language(value, "source", "language")
+        wanted = _as_int(value)
+        for item in languages:
+            if item["id"] == wanted:
+                return item["short_name"].lower()
+        raise InvalidInput(
+            f"language={value!r} is not one of CAMB.AI's languages. See camb.languages().",
+            provider=PROVIDER,
+        )
 
     def _resolve_language(self, value: int | str, which: str, field: str) -> int:
         """CAMB wants integer ids; names and codes are resolved through its own list."""
@@ -533,8 +717,8 @@ def read_status(kind: str, data: Any) -> Observation:
         )
     raw = data.get("status")
     raw = raw if isinstance(raw, str) else repr(raw)
-    state = STATUS.get(raw)
-    said = data.get("message") if isinstance(data.get("message"), str) else None
+    state = STATUS.get(raw.strip().upper())  # "success" and "Success" mean SUCCESS
+    said = _message(data.get("message"))
     reason = data.get("exception_reason")
     reason = reason if isinstance(reason, str) and reason != "NONE" else None
     details = " ".join(
@@ -547,8 +731,8 @@ def read_status(kind: str, data: Any) -> Observation:
             message=f"unknown CAMB.AI status {raw!r}: treated as still running until the deadline",
         )
     if state is State.SUCCEEDED:
-        run_id = data.get("run_id")
-        if not _is_int(run_id):
+        run_id = _as_int(data.get("run_id"))
+        if run_id is None:
             return Observation(
                 State.RUNNING, raw_status=raw, message="SUCCESS but no run_id yet; looking again"
             )
@@ -574,11 +758,25 @@ def read_status(kind: str, data: Any) -> Observation:
             "submit again; contact CAMB.AI support if it repeats.",
         )
         message = (
-            f"CAMB.AI reported an error for the {kind} task (ERROR). "
+            f"CAMB.AI reported an error for the {kind} task ({raw}). "
             f"{details or 'No error details were given.'} {advice}"
         )
         return Observation(state, raw_status=raw, message=message)
     return Observation(state, raw_status=raw)
+
+
+def expired_link(error: TTSError, what: str) -> TTSError:
+    """The error for a failed result download: 401/403/404 mean the result or its link has
+    expired, and so does a 400, which storage hosts (e.g. Google Cloud Storage) give an
+    expired signed URL. Any other error stays as it is."""
+    if isinstance(error, InvalidInput) and error.status_code != 400:
+        return error
+    return ExpiredResult(
+        f"CAMB.AI no longer serves {what} ({error.status_code}): results and their links "
+        "expire. Only submitting the request again recovers them, and it costs credits again.",
+        provider=PROVIDER,
+        status_code=error.status_code,
+    )
 
 
 class _TaskOperation:
@@ -613,17 +811,11 @@ class _TaskOperation:
         return read_status(self.kind, data)
 
     def _get(self, call: Call, url: str, run_id: RunId, *, authed: bool = True):
-        """A result request whose 404/403 means: the result is gone (they expire)."""
+        """A result request whose failure may mean: the result is gone (see `expired_link`)."""
         try:
             return call.request("GET", url, authed=authed)
-        except (AuthError, NotFound) as exc:
-            raise ExpiredResult(
-                f"CAMB.AI no longer serves the results of run {int(run_id)} "
-                f"({exc.status_code}): results and their links expire. Only submitting the "
-                "request again recovers them, and it costs credits again.",
-                provider=PROVIDER,
-                status_code=exc.status_code,
-            ) from None
+        except (AuthError, NotFound, InvalidInput) as exc:
+            raise expired_link(exc, f"the results of run {int(run_id)}") from None
 
 
 class TtsOperation(_TaskOperation):
@@ -661,7 +853,7 @@ class TtsOperation(_TaskOperation):
 
 class TextToVoiceOperation(_TaskOperation):
     """``/text-to-voice``: preview URLs at ``/text-to-voice-result/{run_id}``, fetched without
-    the key (they are on another origin), each matched to its voice id via ``/list-voices``."""
+    the key (they are on another origin). They have no voice id: see `Camb.keep_voice`."""
 
     def __init__(self, body: Mapping[str, Any]) -> None:
         super().__init__("text-to-voice", body)
@@ -677,24 +869,17 @@ class TextToVoiceOperation(_TaskOperation):
                 f"camb: the text-to-voice result has no previews: {str(data)[:200]!r}.",
                 provider=PROVIDER,
             )
-        voices = call.request_json("GET", "/list-voices")
-        by_sample = {
-            _without_query(v["signed_url"]): v["id"]
-            for v in (voices if isinstance(voices, list) else [])
-            if isinstance(v, dict) and isinstance(v.get("signed_url"), str)
-        }
         clips = []
         for index, url in enumerate(previews, start=1):
             response = self._get(call, url, run_id, authed=False)
-            voice_id = by_sample.get(_without_query(url))
             clips.append(
                 Clip.from_bytes(
                     response.content,
                     text=self.body["text"],
-                    voice=f"camb:preview {index}" + (f" ({voice_id})" if voice_id else ""),
+                    voice=f"camb:preview {index}",
                     content_type=response.headers.get("Content-Type"),
                     meta={
-                        "voice_id": voice_id,
+                        "voice_id": None,  # a preview is no voice until keep_voice()
                         "preview": index,
                         "preview_url": _without_query(url),
                         "task_id": str(task_id),
@@ -710,6 +895,29 @@ class TextToVoiceOperation(_TaskOperation):
 def _is_int(value: Any) -> bool:
     """Integers, numpy's included (ids often come straight out of a DataFrame); not bools."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _as_int(value: Any) -> int | None:
+    """An integer id, also from a digit string (camb-sdk's pydantic model coerces "123")."""
+    if _is_int(value):
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _message(value: Any) -> str | None:
+    """CAMB's ``message``: a string, or a dict (camb-sdk: ``str | dict``) kept readable."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value:
+        return json.dumps(value, ensure_ascii=False, default=str)[:500]
+    return None
+
+
+def _given(**options: Any) -> list[str]:
+    """The names of the options that were passed (not None)."""
+    return [name for name, value in options.items() if value is not None]
 
 
 def _json_or_none(response) -> Any:

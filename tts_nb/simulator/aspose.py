@@ -97,6 +97,9 @@ class AsposeApp:
         retention_s: how long results are kept, 24 hours.
         trial_max_chars, trial_daily_limit: the trial's text length and conversions a day.
         quote_ids: answer task ids as JSON strings ("…") even to ``Accept: text/plain``.
+        hold_answers: an `threading.Event`; while it is not set, each conversion request
+            creates its task (it is charged) but its answer waits, at most `hold_s` seconds
+            of real time: a slow submit that a test can cancel, then release.
     """
 
     name = "aspose"
@@ -116,6 +119,8 @@ class AsposeApp:
         self.trial_max_chars = 500
         self.trial_daily_limit = 10
         self.quote_ids = False
+        self.hold_answers: threading.Event | None = None
+        self.hold_s = 30.0
 
     def base_url(self) -> str:
         return self._sim.url(self.name)
@@ -260,6 +265,8 @@ class AsposeApp:
                 duration_s=self._duration(len(spoken), markers),
                 warnings=["Evaluation mode: a notice is read aloud in the audio."] if trial else [],
             )
+        if self.hold_answers is not None:
+            self.hold_answers.wait(self.hold_s)
         accept = request.header("Accept") or ""
         if self.quote_ids or ("json" in accept and "text/plain" not in accept):
             return Response(200, json.dumps(task_id).encode(), {"Content-Type": "application/json"})

@@ -13,8 +13,9 @@ Every path lives under ``/apis`` and needs the ``x-api-key`` header:
   ``GET /translation-result/{run_id}`` → ``{"texts": [...]}``
 * ``POST /text-to-voice`` ``{text, voice_description}``; poll ``GET /text-to-voice/{task_id}``;
   ``GET /text-to-voice-result/{run_id}`` → ``{"previews": [url, url]}``, two preview voices on the
-  CDN origin (no key there). Each designed voice is also added to that key's ``/list-voices``
-  with the preview as its ``signed_url``, which is how a client learns its ``id``.
+  CDN origin (no key there). A preview is not a voice: as on CAMB, it joins ``/list-voices``
+  only once it is kept with ``POST /create-custom-voice`` (see `camb_stream`).
+* ``POST /tts-stream``: the current speech endpoint, audio streamed at once (see `camb_stream`).
 
 Statuses: ``PENDING`` until the task's duration has passed (typically 2–5 simulator minutes,
 growing with the text, with noise; divided by the simulator's speed), then ``SUCCESS`` with an
@@ -37,6 +38,10 @@ glossary (see `GLOSSARY`) for Spanish, French, German, Italian and Portuguese ta
 every word it does not know; other targets get the text unchanged. The audio is nevertheless
 real espeak-ng speech of exactly that text, in the target language.
 
+``sim.camb.denied`` holds endpoint paths (e.g. ``{"/tts-stream"}``) this key may not use: they
+answer 403 ``{"error", "status": 403}``, as CAMB's authentication page documents for a key without
+permission (the body is the 401's shape; CAMB shows no 403 example).
+
 Errors follow CAMB's two shapes: FastAPI validation ``{"detail": [{"type", "loc", "msg",
 "input"}]}`` with 422 (including the classic one: a task id where the integer ``run_id``
 belongs), ``{"detail": "..."}`` for 404, and ``{"error": "Invalid API key", "status": 401}``.
@@ -44,6 +49,7 @@ belongs), ``{"detail": "..."}`` for 404, and ``{"error": "Invalid API key", "sta
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import uuid
@@ -51,6 +57,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import speech
+from .camb_stream import custom_voice_fields, stream_tts
 from .markers import Markers, parse_markers
 from .server import HTTPError, Request, Response
 
@@ -112,6 +119,7 @@ class Voice:
     variant: str  # espeak-ng voice variant: each voice its own timbre
     description: str | None = None
     signed_url: str | None = None
+    published: bool = True  # the catalogue's voices; a kept voice stays private
 
     def public(self) -> dict[str, Any]:
         return {
@@ -121,7 +129,7 @@ class Voice:
             "age": self.age,
             "language": self.language,
             "description": self.description,
-            "is_published": self.signed_url is None,
+            "is_published": self.published,
             "signed_url": self.signed_url,
         }
 
@@ -278,6 +286,7 @@ class CambApp:
     Attributes:
         credits: characters each key may still have synthesized (None = unlimited).
         redirect_results: answer ``/tts-result`` with a 302 to the CDN.
+        denied: endpoint paths (``"/tts-stream"``) the key has no permission for: 403.
         result_format: "flac" (default, as documented) or "wav".
         preview_count: how many previews a text-to-voice task produces.
     """
@@ -289,7 +298,8 @@ class CambApp:
         self._lock = threading.Lock()
         self._tasks: dict[tuple[str, str], _Task] = {}
         self._runs: dict[int, _Run] = {}
-        self._designed: dict[str, list[Voice]] = {}
+        self._designed: dict[str, list[Voice]] = {}  # kept with /create-custom-voice
+        self._preview_variants: dict[str, str] = {}  # sha256 of a preview's audio → its timbre
         self._next_run = 1000 + sim.rng.randrange(9000)
         self._next_voice = 500000 + sim.rng.randrange(100000)
         self.credits: int | None = None
@@ -297,6 +307,7 @@ class CambApp:
         self.redirect_results = False
         self.result_format = "flac"
         self.preview_count = 2
+        self.denied: set[str] = set()
 
     def base_url(self) -> str:
         return self._sim.url(self.name) + PREFIX
@@ -307,8 +318,15 @@ class CambApp:
             raise not_found("Not Found")
         key = self._authenticate(request)
         path, method = request.path[len(PREFIX) :].rstrip("/"), request.method
+        if path in self.denied:
+            message = f"This API key has no permission to use {path}."
+            raise HTTPError(Response.json({"error": message, "status": 403}, 403))
         if method == "GET" and path == "/list-voices":
-            return Response.json([v.public() for v in self._voices(key)])
+            return Response.json([v.public() for v in self.voices_of(key)])
+        if method == "POST" and path == "/tts-stream":
+            return stream_tts(self, request, key)
+        if method == "POST" and path == "/create-custom-voice":
+            return self._keep_voice(request, key)
         if method == "GET" and path in ("/source-languages", "/target-languages"):
             source = path == "/source-languages"
             return Response.json(
@@ -340,9 +358,32 @@ class CambApp:
             raise HTTPError(Response.json({"error": "Invalid API key", "status": 401}, 401))
         return key
 
-    def _voices(self, key: str) -> list[Voice]:
+    def voices_of(self, key: str) -> list[Voice]:
         with self._lock:
             return [*VOICES, *self._designed.get(key, [])]
+
+    def _keep_voice(self, request: Request, key: str) -> Response:
+        """``/create-custom-voice``: a new voice of this key from an audio file."""
+        fields = custom_voice_fields(request)
+        digest = hashlib.sha256(fields["file"]).hexdigest()
+        with self._lock:
+            variant = self._preview_variants.get(digest)
+            voice_id, self._next_voice = self._next_voice, self._next_voice + 1
+        if variant is None:  # not one of our previews: a timbre of the stated gender
+            variant = "f3" if fields["gender"] == GENDER_FEMALE else "m3"
+        voice = Voice(
+            voice_id,
+            fields["voice_name"],
+            fields["gender"],
+            fields.get("age"),
+            fields.get("language", 1),
+            variant,
+            description=fields.get("description"),
+            published=False,
+        )
+        with self._lock:
+            self._designed.setdefault(key, []).append(voice)
+        return Response.json({"voice_id": voice_id})
 
     # ------------------------------------------------------------------- create
     def _create(self, kind: str, request: Request, key: str) -> Response:
@@ -371,7 +412,7 @@ class CambApp:
             problem = voice_description_problem(_require_str(body, "voice_description"))
         else:
             voice_id = _require_int(body, "voice_id")
-            if voice_id not in {v.id for v in self._voices(key)}:
+            if voice_id not in {v.id for v in self.voices_of(key)}:
                 raise validation_error(
                     ["body", "voice_id"],
                     f"Voice {voice_id} does not exist or is not available to this API key.",
@@ -400,8 +441,8 @@ class CambApp:
                 ["body", "text"], "String should have at least 1 character", "string_too_short", ""
             )
         now = self._sim.clock.now()
+        unpaid = markers.payment_required or not self.charge(key, len(spoken))
         with self._lock:
-            unpaid = markers.payment_required or not self._charge(key, len(spoken))
             task = _Task(
                 id=str(uuid.UUID(int=self._sim.rng.getrandbits(128), version=4)),
                 kind=kind,
@@ -419,13 +460,20 @@ class CambApp:
             self._tasks[(kind, task.id)] = task
         return Response.json({"task_id": task.id})
 
-    def _charge(self, key: str, characters: int) -> bool:
-        """Take the credits for a task; False (nothing taken) when the key has too few."""
-        used = self.used_credits.get(key, 0)
-        if self.credits is not None and used + characters > self.credits:
-            return False
-        self.used_credits[key] = used + characters
-        return True
+    def charge(self, key: str, characters: int) -> bool:
+        """Take the credits for a request; False (nothing taken) when the key has too few."""
+        with self._lock:
+            used = self.used_credits.get(key, 0)
+            if self.credits is not None and used + characters > self.credits:
+                return False
+            self.used_credits[key] = used + characters
+            return True
+
+    def credits_left(self, key: str) -> int | None:
+        """The key's remaining credits (None = unlimited)."""
+        if self.credits is None:
+            return None
+        return max(0, self.credits - self.used_credits.get(key, 0))
 
     def task_duration(self, characters: int, markers: Markers) -> float:
         """Simulator seconds a task takes ("typically 2–5 minutes"), growing with the text."""
@@ -531,7 +579,7 @@ class CambApp:
             if run.audio is not None:
                 return run.audio
         task = run.task
-        voice = next(v for v in self._voices(task.key) if v.id == task.body["voice_id"])
+        voice = next(v for v in self.voices_of(task.key) if v.id == task.body["voice_id"])
         if task.kind == "translated-tts":
             lang = BY_ID[task.body["target_language"]]
             text = translate(task.text, lang.short_name)
@@ -554,7 +602,8 @@ class CambApp:
         return data
 
     def _previews(self, run: _Run) -> Response:
-        """Render the previews once, publish them on the CDN, add the voices to the key's list."""
+        """Render the previews once and publish them on the CDN. They are not voices yet: each
+        remembers its timbre, so a preview kept with /create-custom-voice sounds the same."""
         with self._lock:
             ready = list(run.previews)
         if not ready:
@@ -562,7 +611,7 @@ class CambApp:
             description = task.body["voice_description"].lower()
             female = re.search(r"\b(woman|female|girl|lady|she|her)\b", description)
             variants = ("f2", "f4", "f1", "f5") if female else ("m2", "m7", "m1", "m5")
-            designed = []
+            urls = []
             for index in range(self.preview_count):
                 variant = variants[index % len(variants)]
                 data = self._speak(task.text, "en-us", variant, "flac", task.markers)
@@ -570,23 +619,11 @@ class CambApp:
                     run, data, "audio/flac", f"preview-{task.run_id}-{index + 1}.flac"
                 )
                 with self._lock:
-                    voice_id, self._next_voice = self._next_voice, self._next_voice + 1
-                designed.append(
-                    Voice(
-                        voice_id,
-                        f"Designed voice {task.run_id}-{index + 1}",
-                        GENDER_FEMALE if female else GENDER_MALE,
-                        None,
-                        1,
-                        variant,
-                        description=task.body["voice_description"],
-                        signed_url=url,
-                    )
-                )
+                    self._preview_variants[hashlib.sha256(data).hexdigest()] = variant
+                urls.append(url)
             with self._lock:
                 if not run.previews:
-                    run.previews = [voice.signed_url for voice in designed]
-                    self._designed.setdefault(task.key, []).extend(designed)
+                    run.previews = urls
                 ready = list(run.previews)
         return Response.json({"previews": ready})
 

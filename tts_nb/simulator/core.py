@@ -13,6 +13,7 @@ from .cdn import CdnApp
 from .faults import ALL_KINDS, Faults
 from .server import Origin, RequestLog
 from .typecast import TypecastApp
+from .typecast_v1 import TypecastV1App
 
 
 class SimClock:
@@ -40,7 +41,8 @@ class SimClock:
 
 
 class Simulator:
-    """Serves the providers' APIs and the download CDN on 127.0.0.1.
+    """Serves the providers' APIs (Typecast's two: legacy and v1) and the download CDN on
+    127.0.0.1.
 
     Args:
         port: the first origin's port (the others take the next ones); 0 picks free ports.
@@ -75,12 +77,14 @@ class Simulator:
             "camb_api_key": f"camb-sim-{token(16)}",
             "aspose_client_id": f"aspose-sim-{token(8)}",
             "aspose_client_secret": token(20),
+            "typecast_v1_api_key": f"tc1-sim-{token(16)}",  # keys of the two APIs do not mix
         }
         self.cdn = CdnApp(self)
         self.typecast = TypecastApp(self)
         self.camb = CambApp(self)
         self.aspose = AsposeApp(self)
-        self.apps = [self.typecast, self.camb, self.aspose, self.cdn]
+        self.typecast_v1 = TypecastV1App(self)
+        self.apps = [self.typecast, self.camb, self.aspose, self.cdn, self.typecast_v1]
         self.origins = {
             app.name: Origin(app, self.log, self.faults, port=port + i if port else 0)
             for i, app in enumerate(self.apps)

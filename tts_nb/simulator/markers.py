@@ -12,6 +12,7 @@ Write ``[[sim:NAME]]`` anywhere in the text; the marker is removed before the te
 ``[[sim:payment-required]]``  the job ends needing payment (CAMB ``PAYMENT_REQUIRED``)
 ``[[sim:not-exist]]``         the job's result is gone (Aspose ``NotExist``)
 ``[[sim:garbled]]``           the job succeeds but its inline audio is garbled (Aspose: not base64)
+``[[sim:broken-stream]]``     a streamed answer breaks off mid-body (CAMB ``/tts-stream``)
 ============================  ===============================================================
 """
 
@@ -31,6 +32,7 @@ KNOWN = {
     "payment-required",
     "not-exist",
     "garbled",
+    "broken-stream",
 }
 
 
@@ -45,6 +47,7 @@ class Markers:
     payment_required: bool = False
     not_exist: bool = False
     garbled: bool = False
+    broken_stream: bool = False
 
 
 def parse_markers(text: str) -> tuple[Markers, str]:

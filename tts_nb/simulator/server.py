@@ -13,6 +13,7 @@ import struct
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -61,6 +62,10 @@ class Response:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    # A streaming endpoint's answer: chunked transfer encoding, sent piece by piece; `cut_at`
+    # drops the connection after that many body bytes (a stream that breaks mid-body).
+    stream: bool = False
+    cut_at: int | None = None
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: dict[str, str] | None = None):
@@ -97,10 +102,11 @@ class LoggedRequest:
 
 
 class RequestLog:
-    """Every request any origin received: what tests check (one POST per job, no key at the CDN)."""
+    """The requests the origins received, newest `limit` of them: what tests check (one POST
+    per job, no key at the CDN). Bounded, so a simulator left running for days stays small."""
 
-    def __init__(self) -> None:
-        self._items: list[LoggedRequest] = []
+    def __init__(self, limit: int = 10_000) -> None:
+        self._items: deque[LoggedRequest] = deque(maxlen=limit)
         self._lock = threading.Lock()
 
     def add(self, item: LoggedRequest) -> None:
@@ -187,6 +193,9 @@ def _make_handler(origin: Origin):
             self.send_response(response.status)
             for key, value in response.headers.items():
                 self.send_header(key, value)
+            if response.stream:
+                self._write_chunked(response)
+                return
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             if self.command == "HEAD":
@@ -198,6 +207,19 @@ def _make_handler(origin: Origin):
                 self.wfile.write(response.body[i : i + 512])
                 self.wfile.flush()
                 time.sleep(0.01)
+
+        def _write_chunked(self, response: Response) -> None:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            body = response.body if response.cut_at is None else response.body[: response.cut_at]
+            for i in range(0, len(body), 4096):
+                piece = body[i : i + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.flush()
+            if response.cut_at is not None:
+                self._reset()
+                return
+            self.wfile.write(b"0\r\n\r\n")
 
         def _reset(self) -> None:
             """Drop the TCP connection with a RST: the client sees a connection reset."""

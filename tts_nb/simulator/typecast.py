@@ -9,7 +9,11 @@
   the audio under ``/files/speak/{id}`` on the API origin, with auth
 * the audio itself on the CDN origin, for 24 simulator hours.
 
-Errors are ``{"message": {"msg", "error_code"}}`` with status 400, 401, 402, 404 or 429.
+Errors are ``{"message": {"msg", "error_code"}}`` with status 400, 401, 403 or 404; a key of
+the current API (api.typecast.ai) gets 403, as keys of the two APIs do not mix. Typecast
+documents no character quota status and no concurrency cap for this API (its "request limit
+exceeded" error has no documented status), so none is simulated: the 402 and 429 semantics
+belong to the current API (`tts_nb.simulator.typecast_v1`).
 """
 
 from __future__ import annotations
@@ -98,9 +102,6 @@ class TypecastApp:
         self._speaks: dict[str, _Speak] = {}
         self._lock = threading.Lock()
         self.actors = {actor.actor_id: actor for actor in ACTORS}
-        self.quota_chars: int | None = None  # characters each key may synthesize
-        self.concurrency_limit: int | None = None  # jobs in progress per key
-        self.used_chars: dict[str, int] = {}
 
     def base_url(self) -> str:
         return self._sim.url(self.name)
@@ -126,6 +127,13 @@ class TypecastApp:
     def _authenticate(self, request: Request) -> str:
         header = request.header("Authorization") or ""
         scheme, _, token = header.partition(" ")
+        if scheme == "Bearer" and token == self._sim.credentials["typecast_v1_api_key"]:
+            raise error(
+                403,
+                "auth/not-authorized",
+                "Your api-key is not allowed to perform this API. It is a key of the current "
+                "API (api.typecast.ai); use a key of this legacy API.",
+            )
         if scheme != "Bearer" or token != self._sim.credentials["typecast_api_key"]:
             raise error(401, "auth/not-authorized", "Authorization failed. Check your API token.")
         return token
@@ -188,36 +196,6 @@ class TypecastApp:
         if not spoken:
             raise error(400, "app/param/not-enough/text", "text has nothing to speak.")
         with self._lock:
-            if self.quota_chars is not None:
-                used = self.used_chars.get(key, 0)
-                if used + len(spoken) > self.quota_chars:
-                    raise error(
-                        402,
-                        "app/quota/insufficient",
-                        "Request limit exceeded: your character quota has been used up. "
-                        "No speech is generated.",
-                    )
-            if self.concurrency_limit is not None:
-                now = self._sim.clock.now()
-                busy = sum(
-                    1
-                    for s in self._speaks.values()
-                    if s.key == key and now < s.created_at + s.duration_s
-                )
-                if busy >= self.concurrency_limit:
-                    raise HTTPError(
-                        Response.json(
-                            {
-                                "message": {
-                                    "msg": "Too many concurrent requests.",
-                                    "error_code": "app/rate-limit/concurrency",
-                                }
-                            },
-                            429,
-                            {"Retry-After": "1"},
-                        )
-                    )
-            self.used_chars[key] = self.used_chars.get(key, 0) + len(spoken)
             speak_id = f"{self._sim.rng.getrandbits(96):024x}"
             duration = self._duration(len(spoken), markers)
             self._speaks[speak_id] = _Speak(

@@ -16,6 +16,7 @@ from ..tables import STATE_COLOURS
 
 
 def esc(value: Any) -> str:
+    """Text from a provider or the ledger, safe inside HTML (quotes too: attribute values)."""
     return html.escape(str(value))
 
 
@@ -31,9 +32,10 @@ def badge(state: State | str) -> str:
 def player(clip: Any) -> str:
     """An <audio> element holding the clip's bytes as they came (no autoplay, no loop)."""
     encoded = base64.b64encode(clip.data).decode("ascii")
+    mimetype = esc(clip.mimetype)
     return (
         '<audio controls preload="metadata" style="width:100%;max-width:360px">'
-        f'<source src="data:{clip.mimetype};base64,{encoded}" type="{clip.mimetype}"></audio>'
+        f'<source src="data:{mimetype};base64,{encoded}" type="{mimetype}"></audio>'
     )
 
 

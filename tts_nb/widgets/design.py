@@ -94,22 +94,20 @@ class VoiceDesignPanel(widgets.VBox):
     def _offer_previews(self, job: Any) -> None:
         if not job.clip:
             return
-        ids = [clip.meta.get("voice_id") for clip in job.clip]
-        self.pick.options = [(f"voice {voice_id}", voice_id) for voice_id in ids if voice_id]
-        if not self.pick.options:
-            self.message.value = _html.error_box(
-                "CAMB.AI listed no voice for these previews yet: create a custom voice from a "
-                "preview in CAMB.AI studio, or design again."
-            )
-            return
+        self.pick.options = [(f"preview {i + 1}", i) for i in range(len(job.clip))]
         self.pick.value = self.pick.options[0][1]
         self.pick.disabled = self.speak_button.disabled = False
 
     def speak(self) -> Any:
-        """Speak the text with the picked preview voice."""
+        """Speak the text with the picked preview, kept as a voice first (CAMB's
+        /create-custom-voice: a preview is no voice until kept)."""
+        preview = self.design_job.clip[self.pick.value]
         try:
+            voice_id = preview.meta.get("voice_id") or self.camb.keep_voice(
+                preview, name=f"tts_nb preview {self.pick.value + 1}", gender="not_known"
+            )
             job = self.camb.tts(
-                self.speak_text.value, voice_id=self.pick.value, language=self.language.value
+                self.speak_text.value, voice_id=voice_id, language=self.language.value
             )
         except TTSError as error:
             self.message.value = _html.error_box(str(error))

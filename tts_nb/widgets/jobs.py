@@ -34,7 +34,10 @@ class JobsPanel(widgets.VBox):
         >>> panel.history_button.click()     # the selected job's polling history
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 50) -> None:
+        """`limit`: the newest jobs shown (and redrawn each tick); older ones are in
+        `tn.jobs()`, so a long session's panel stays as quick as a fresh one."""
+        self.limit = limit
         self.table = widgets.HTML()
         self.select = widgets.SelectMultiple(
             description="Jobs", rows=6, layout=widgets.Layout(width="520px")
@@ -74,17 +77,16 @@ class JobsPanel(widgets.VBox):
     def refresh(self) -> None:
         """Redraw the table and the job list when any job changed since the last look."""
         with self._lock:
-            jobs = all_jobs()
-            signature = tuple((j.id, j.state, j.polls, len(j.exchanges)) for j in jobs)
+            every = all_jobs()
+            jobs = every[-self.limit :] if self.limit > 0 else []
+            signature = (len(every), *((j.id, j.state, j.polls, len(j.exchanges)) for j in jobs))
             if signature == self._signature:
                 return
             self._signature = signature
             from ..tables import jobs_frame
 
             frame = jobs_frame(jobs)[COLUMNS]
-            self.table.value = f"<b>{len(jobs)} jobs in this kernel</b>" + _html.table(
-                frame.iloc[::-1]
-            )
+            self.table.value = _heading(len(jobs), len(every)) + _html.table(frame.iloc[::-1])
             chosen = self.select.value
             self.select.options = [
                 (f"{j.id} · {j.provider} · {j.state.value}", j.id) for j in reversed(jobs)
@@ -123,7 +125,7 @@ class JobsPanel(widgets.VBox):
         job = selected[0]
         self.message.value = ""
         frame = job.history.drop(columns=["job", "provider"])
-        self.history.value = f"<b>history of {job.id}</b>" + _html.table(frame)
+        self.history.value = f"<b>history of {_html.esc(job.id)}</b>" + _html.table(frame)
 
     def close(self) -> None:
         self._closed = True
@@ -133,3 +135,9 @@ class JobsPanel(widgets.VBox):
         jobs = all_jobs()
         running = sum(not job.state.terminal for job in jobs)
         return f"JobsPanel: {len(jobs)} jobs, {running} running"
+
+
+def _heading(shown: int, held: int) -> str:
+    if shown == held:
+        return f"<b>{held} jobs in this kernel</b>"
+    return f"<b>the newest {shown} of {held} jobs in this kernel</b> (all of them: tn.jobs())"

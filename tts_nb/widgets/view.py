@@ -31,7 +31,9 @@ class JobView(widgets.VBox):
     ) -> None:
         """`on_final(job)` runs once the job ended, before `wait()` returns (panels update
         their own tables there, so a finished view never shows beside a stale table)."""
-        self.job = job
+        # ipywidgets keeps every widget alive until it is closed, so the view holds its job
+        # weakly: a finished job that was forgotten (`tn.forget`) can then leave memory.
+        self._job = weakref.ref(job)
         self._on_final = on_final
         self.header = widgets.HTML(_header(job))
         self.status = widgets.HTML()
@@ -43,7 +45,7 @@ class JobView(widgets.VBox):
             layout=widgets.Layout(width="auto"),
         )
         self.result = widgets.HTML()
-        self.cancel_button.on_click(lambda _: self.job.cancel())
+        self.cancel_button.on_click(lambda _: self._cancel())
         self._lock = threading.Lock()
         self._final = threading.Event()
         super().__init__(
@@ -63,12 +65,24 @@ class JobView(widgets.VBox):
                 lambda: [self.status, self.result, self.cancel_button, self.cancel_button.layout],
             )
 
+    @property
+    def job(self) -> Any:
+        """The job shown, or None once it was let go everywhere else."""
+        return self._job()
+
+    def _cancel(self) -> None:
+        job = self.job
+        if job is not None:
+            job.cancel()
+
     def refresh(self) -> bool:
         """Bring the widgets up to date; False once the final state is shown."""
         with self._lock:
+            job = self.job
+            if job is None:  # forgotten: the last state shown stays
+                self._final.set()
             if self._final.is_set():
                 return False
-            job = self.job
             terminal = job.state.terminal
             self.status.value = _status(job)
             self.cancel_button.disabled = terminal
@@ -87,13 +101,15 @@ class JobView(widgets.VBox):
         return self._final.wait(timeout)
 
     def __repr__(self) -> str:
-        return self.job.status_line()
+        job = self.job
+        return job.status_line() if job is not None else "JobView of a forgotten job"
 
 
 def _header(job: Any) -> str:
     voice = job.request.get("voice")
     voice = f" · {_html.esc(voice)}" if voice else ""
-    return f"<b>{_html.esc(job.provider)}</b> {_html.esc(job.kind)}{voice} · <code>{job.id}</code>"
+    job_id = f"<code>{_html.esc(job.id)}</code>"  # resumed ids come from the ledger file
+    return f"<b>{_html.esc(job.provider)}</b> {_html.esc(job.kind)}{voice} · {job_id}"
 
 
 def _status(job: Any) -> str:
@@ -123,7 +139,7 @@ def _result(job: Any) -> str:
     return "".join(blocks)
 
 
-_views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_views: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # views hold jobs weakly
 _views_lock = threading.Lock()
 
 
