@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
 import pytest
 
 import tts_nb as tn
 from tts_nb.providers import typecast as typecast_module
+from tts_nb.scheduler import Scheduler
 from tts_nb.simulator import Simulator
 
 KEY_VARS = (
@@ -19,6 +26,36 @@ KEY_VARS = (
     "TTS_NB_CAMB_URL",
     "TTS_NB_ASPOSE_URL",
 )
+
+
+def require_tool(name: str) -> str:
+    """The path of the command-line tool `name`. Without it the test skips on a developer's
+    machine, but fails under CI=true: the README's test command installs every tool the tests
+    need, so a missing one there is a broken install line, not a reason to test less."""
+    path = shutil.which(name)
+    if path is None:
+        message = (
+            f"{name} is not installed; the README's test command (after <!-- test-command -->) "
+            "installs it with apt"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+T = TypeVar("T")
+
+
+def wait_until(condition: Callable[[], T], what: str, timeout: float = 10.0) -> T:
+    """Look at `condition()` every 10 ms until it is truthy and return it; after `timeout`
+    seconds, fail saying `what` did not happen (never hang until pytest-timeout)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout:g} s: {what}")
+        time.sleep(0.01)
+    return value
 
 
 @pytest.fixture(autouse=True)
@@ -69,3 +106,19 @@ def tc_v1(sim):
 @pytest.fixture
 def actor(tc):
     return tc.actors().actor_id.iloc[0]
+
+
+def virtual_typecast(sim):
+    """(client, scheduler, clock): a legacy Typecast client on the simulator whose engine runs
+    on a `VirtualClock`, so "nothing happens for an hour" is checked without waiting."""
+    clock = tn.VirtualClock()
+    scheduler = Scheduler(clock)
+    client = tn.Typecast(
+        api_key=sim.credentials["typecast_api_key"],
+        base_url=sim.urls["typecast"],
+        policy=FAST,
+        min_interval=0.05,
+        api="legacy",
+        scheduler=scheduler,
+    )
+    return client, scheduler, clock

@@ -6,6 +6,7 @@ numbers are in benchmarks/README.md."""
 from __future__ import annotations
 
 import random
+import statistics
 import threading
 
 import pytest
@@ -22,8 +23,14 @@ def test_policy_benchmark_meets_its_targets_on_the_virtual_clock(provider):
     families = {p.family for p in points}
     assert {"Fixed", "Backoff", "Progressive", "Adaptive", "default"} <= families
     assert all(p.summary.jobs == 150 for p in points)
-    results = policies.checks(points, workload)
-    assert results and all(passed for _, passed in results), results
+    mine = [p for p in points if p.provider == workload.provider]
+    default = next(p.summary for p in mine if p.name == policies.DEFAULT)
+    fixed = [p for p in mine if p.family == "Fixed"]
+    assert default.polls_median < policies.polls_on_curve(fixed, default.lag_median)
+    assert default.gave_up_before_deadline == 0
+    assert min(p.summary.min_gap for p in mine) >= workload.min_interval - 1e-6
+    results = policies.checks(points, workload)  # what the benchmark prints agrees
+    assert len(results) >= 3 and [passed for _, passed in results] == [True] * len(results)
     assert provider in policies.table(points)
 
 
@@ -49,11 +56,16 @@ def test_polls_on_curve_interpolates_and_clamps():
 
 
 def test_realtime_benchmark_compares_real_polls_with_the_plan():
-    results = realtime.run(waves=2, per_wave=4, speed=20)
+    """At CI size (8 jobs) the plan check must pass; the "once learned" targets need the full
+    run's waves, so here the second wave must simply poll less than the first."""
+    results = realtime.run(waves=2, per_wave=4, speed=10)
     assert len(results) == 8 and {r.wave for r in results} == {1, 2}
     assert all(r.polls >= 1 and r.deviations for r in results)
-    checks = realtime.report(results, speed=20)
-    assert len(checks) == 2
+    learned, plan = realtime.report(results, speed=10)
+    assert learned[0].startswith("once learned") and plan[0].startswith("real poll times")
+    assert plan[1], plan[0]  # real polls within half the minimum interval of the plan
+    first, second = ([r.polls for r in results if r.wave == wave] for wave in (1, 2))
+    assert statistics.median(second) < statistics.median(first), (first, second)
 
 
 def test_scale_benchmark_runs_both_ways():

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
-tomllib = pytest.importorskip("tomllib")
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the dev extra installs tomli, the same parser
+    import tomli as tomllib
 
 ROOT = Path(__file__).parent.parent
 BINDER = ROOT / "binder"
@@ -104,8 +107,30 @@ def test_post_build_is_strict_bash():
     subprocess.run(["bash", "-n", str(post_build)], check=True)
 
 
+def github_repository() -> str | None:
+    """owner/name from `git remote get-url origin`, or None without a GitHub remote."""
+    try:
+        url = subprocess.run(
+            ["git", "remote", "get-url", "origin"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    found = re.search(r"github\.com[:/]([^/]+/[^/]+?)(?:\.git)?/?$", url)
+    return found.group(1) if found else None
+
+
 def test_readme_has_the_badge_and_the_three_ways_in():
     readme = (ROOT / "README.md").read_text()
     assert "https://mybinder.org/badge_logo.svg" in readme
-    assert "urlpath=lab/tree/notebooks/01_quickstart.ipynb" in readme
+    badge = re.search(r"https://mybinder\.org/v2/gh/([^/]+/[^/]+)/HEAD\?(\S+?)\)", readme)
+    assert badge and badge.group(2) == "urlpath=lab/tree/notebooks/01_quickstart.ipynb"
+    repository = github_repository()
+    if repository is None:  # no remote to read it from: a placeholder, and it says so
+        assert badge.group(1) == "OWNER/tts_nb" and "<!-- binder-placeholder:" in readme
+    else:
+        assert badge.group(1) == repository
     assert "voila notebooks/06_compare_voices.ipynb" in readme

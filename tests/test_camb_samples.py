@@ -3,14 +3,13 @@
 The simulator is only right if real clients work against it, so the seeds' samples run here as
 they are published (tests/samples/): the Python `monitor_voice_creation` (given `requests`,
 `time` and its `headers`, as its page assumes) and the JavaScript `monitorTranslatedTTSTask`
-(with its one missing closing brace added), run by `node` where it is installed.
+(with its one missing closing brace added), run by `node` (the README's test command installs it).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -20,13 +19,14 @@ import requests
 
 from tts_nb.simulator import Simulator
 
+from .conftest import require_tool
+
 SAMPLES = Path(__file__).parent / "samples"
 REAL_BASE = "https://client.camb.ai/apis"
 DESCRIPTION = (
     "A calm, deep male voice in his fifties with a neutral American accent, who speaks slowly "
     "and deliberately, like the narrator of a nature documentary late at night."
 )
-NODE = shutil.which("node")
 RUN_JS = """
 monitorTranslatedTTSTask(process.argv[2], process.env.CAMB_API_KEY).then((result) => {
   console.log("RESULT " + JSON.stringify(result));
@@ -116,7 +116,11 @@ def run_js_sample(sim, tmp_path: Path, task_id: str) -> tuple[dict | None, str]:
     script.write_text(sample.replace(REAL_BASE, sim.urls["camb"]) + RUN_JS, encoding="utf-8")
     env = {"PATH": os.environ.get("PATH", ""), "CAMB_API_KEY": sim.credentials["camb_api_key"]}
     done = subprocess.run(
-        [NODE, str(script), task_id], capture_output=True, text=True, env=env, timeout=60
+        [require_tool("node"), str(script), task_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     line = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")][-1]
@@ -130,7 +134,6 @@ def translated_task(sim, text: str) -> str:
     return task_id
 
 
-@pytest.mark.skipif(NODE is None, reason="node is not installed")
 def test_javascript_sample_returns_success_with_a_run_id(sim, tmp_path):
     sim.log.clear()
     result, output = run_js_sample(sim, tmp_path, translated_task(sim, "Hello friend."))
@@ -144,7 +147,6 @@ def test_javascript_sample_returns_success_with_a_run_id(sim, tmp_path):
     assert texts == {"texts": ["Hola amigo."]}
 
 
-@pytest.mark.skipif(NODE is None, reason="node is not installed")
 @pytest.mark.parametrize(
     "marker, said",
     [

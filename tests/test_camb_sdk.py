@@ -11,15 +11,13 @@ import time
 
 import pytest
 import requests
+from camb.client import CambAI
+from camb.core.api_error import ApiError
+from camb.errors.unprocessable_entity_error import UnprocessableEntityError
+from camb.types import StreamTtsOutputConfiguration
 
 from tts_nb.clip import Clip
 from tts_nb.simulator import Simulator
-
-camb = pytest.importorskip("camb", reason="camb-sdk is in the dev extra")
-from camb.client import CambAI  # noqa: E402
-from camb.core.api_error import ApiError  # noqa: E402
-from camb.errors.unprocessable_entity_error import UnprocessableEntityError  # noqa: E402
-from camb.types import StreamTtsOutputConfiguration  # noqa: E402
 
 DESCRIPTION = (
     "A deep, calm older man with a gentle Scottish accent, speaking slowly and warmly, like a "

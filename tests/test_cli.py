@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -77,10 +78,21 @@ def test_simulator_cli_prints_one_json_line_with_urls_and_credentials():
     assert set(info["credentials"]) >= {"typecast_api_key", "typecast_v1_api_key"}
 
 
+HEAVY = ("pandas", "ipywidgets", "IPython", "soundfile", "numpy", "matplotlib", "tts_nb.simulator")
+
+
 def test_import_stays_light():
-    code = (
-        "import sys, tts_nb; heavy = [m for m in ('pandas', 'ipywidgets', 'IPython', "
-        "'soundfile', 'numpy', 'tts_nb.simulator') if m in sys.modules]; print(heavy)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "[]"
+    """`import tts_nb` (and `tts_nb.clip`) loads no heavy module; a panel brings ipywidgets
+    only when it is used, and tn.compare / tn.timeline stay lazy until called."""
+
+    def heavy_after(statement: str) -> list[str]:
+        loaded = f"[m for m in {HEAVY!r} if m in sys.modules]"
+        code = f"import sys, tts_nb as tn; {statement}; print({loaded})"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return ast.literal_eval(done.stdout.strip())
+
+    assert heavy_after("pass") == []
+    assert heavy_after("import tts_nb.clip") == []
+    assert "ipywidgets" in heavy_after("assert callable(tn.SpeakPanel)")
+    assert heavy_after("assert callable(tn.compare) and 'timeline' in dir(tn)") == []

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -240,18 +238,6 @@ def test_repr_is_one_line():
     assert repr(Clip.from_bytes(FLAC)).endswith("kB>")
 
 
-def test_importing_clip_stays_light():
-    code = (
-        "import sys, tts_nb.clip; "
-        "heavy = ('IPython', 'pandas', 'soundfile', 'numpy'); "
-        "print(','.join(m for m in heavy if m in sys.modules))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert loaded.stdout.strip() == ""
-
-
 # --- what is refused, and what the message says ----------------------------------------------
 
 
@@ -393,7 +379,9 @@ def test_any_bytes_give_a_clip_or_bad_audio(data):
     except BadAudio as error:
         assert str(error)
         return
-    assert clip.format == sniff_format(data) in ("wav", "mp3", "flac")
+    # the oracle is libsndfile's own reading of the container, not tts_nb's sniffing
+    container = sf.info(io.BytesIO(data)).format
+    assert clip.format == {"WAV": "wav", "WAVEX": "wav", "FLAC": "flac", "MP3": "mp3"}[container]
     assert clip.data == data
     assert clip.sample_rate > 0 and clip.channels > 0 and clip.duration_s > 0
     assert isinstance(clip.rms_dbfs, float)

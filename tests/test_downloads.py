@@ -14,7 +14,7 @@ import tts_nb as tn
 from tts_nb.simulator.typecast import ACTORS
 from tts_nb.transport import Transport
 
-from .conftest import FAST
+from .conftest import FAST, wait_until
 from .test_security import Stub, as_json
 
 KEY = "tc-live-0123456789abcdef"
@@ -103,10 +103,10 @@ def test_stalled_downloads_do_not_stop_other_jobs(trickle, sim):
             stalled_client.speak(f"Stalled download {i}.", actor_id=ACTORS[0].actor_id)
             for i in range(STALLED)
         ]
-        deadline = time.monotonic() + 10
-        while trickle.open < DOWNLOAD_WORKERS:  # every download worker is stuck in a trickle
-            assert time.monotonic() < deadline, trickle.open
-            time.sleep(0.01)
+        wait_until(  # every download worker is stuck in a trickle
+            lambda: trickle.open >= DOWNLOAD_WORKERS,
+            f"not all {DOWNLOAD_WORKERS} download workers got stuck in the trickle",
+        )
         normal = tn.Typecast(
             api_key=sim.credentials["typecast_api_key"],
             base_url=sim.urls["typecast"],

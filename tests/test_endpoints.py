@@ -10,7 +10,6 @@ providers listen on 127.0.0.2 (loopback, another host than the simulator's 127.0
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from types import SimpleNamespace
 
@@ -20,6 +19,7 @@ import tts_nb as tn
 from tts_nb.errors import RefusedURL
 from tts_nb.ledger import Ledger
 
+from .conftest import wait_until
 from .test_ledger import insert_running, ledger_dir
 from .test_security import Stub, as_json
 
@@ -147,10 +147,10 @@ def test_resume_uses_an_endpoint_configured_now(fakes, monkeypatch):
     monkeypatch.setenv("TTS_NB_TYPECAST_URL", mine.url)
     (job,) = tn.resume("planted00001")
     try:
-        deadline = time.monotonic() + 10
-        while not any("/api/speak/v2/" in path for _, path, _ in mine.requests):
-            assert time.monotonic() < deadline, mine.requests
-            time.sleep(0.02)
+        wait_until(
+            lambda: any("/api/speak/v2/" in path for _, path, _ in mine.requests),
+            f"the resumed job never polled the configured endpoint: {mine.requests}",
+        )
         assert set(authorizations(mine)) == {f"Bearer {KEY}"}
     finally:
         job.cancel()

@@ -133,8 +133,8 @@ def test_job_views_show_provider_strings_as_text(jobs):
 
 
 def test_tables_escape_every_cell_header_and_index(jobs):
-    assert_inert(tn.styled(tn.jobs()).to_html(), IMG, SCRIPT)
-    assert_inert(tn.styled(tn.history()).to_html(), IMG, SCRIPT)
+    assert_inert(tn.styled(tn.jobs(ledger=True)).to_html(), IMG, SCRIPT)  # the ledger's too
+    assert_inert(tn.styled(tn.history(ledger=True)).to_html(), IMG, SCRIPT)
     assert_inert(tn.styled(jobs["stuck"].history).to_html(), SCRIPT)
     frame = pd.DataFrame({IMG: [SCRIPT], "elapsed_s": [1.0]}, index=[SCRIPT])
     assert_inert(tn.styled(frame).to_html(), IMG, SCRIPT)

@@ -85,8 +85,53 @@ def test_notebook_is_stored_without_outputs(path):
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code)
     assert "widgets" not in nb.metadata
-    if path.stem[:2].isdigit():  # the numbered tour: its first cells say where requests go
-        assert any("tn.status(" in cell.source for cell in code[:3])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebooks_set_up_in_one_plain_style(path):
+    """Clients are made as a newcomer makes them: their defaults follow the simulator, so
+    no notebook needs speed or polling options, except the lesson about polling."""
+    cells = nbformat.read(path, as_version=4).cells
+    source = "\n".join(cell.source for cell in cells)
+    first = next(cell for cell in cells if cell.cell_type == "code")
+    assert first.source.startswith("import") and "import tts_nb as tn" in first.source
+    assert "client_options" not in source and "status(speed" not in source
+    if path.stem != "07_polling_policies":
+        assert "min_interval=" not in source and "Fixed(0.1" not in source
+
+
+def test_quickstart_fits_on_one_screen_and_polls_briskly(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTS_NB_PROVIDER", "simulator")
+    nb = nbformat.read(next(p for p in NOTEBOOKS if p.stem == "01_quickstart"), as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert "tc = tn.Typecast()  #" in code[0].source  # no options
+    assert len(code) <= 4 and sum(len(c.source.splitlines()) for c in nb.cells) <= 30
+    probe = (  # the client a legacy key gets: it polls; v1 answers at once
+        "import json\n"
+        'legacy = tn.Typecast(api="legacy")\n'
+        'polled = legacy.speak("Quick?", "Olivia")\n'
+        "polled.wait(30)\n"
+        "print(json.dumps({'min_interval': [tc.min_interval, legacy.min_interval], "
+        "'seconds': [job.elapsed_s, polled.elapsed_s], 'polls': polled.polls}))"
+    )
+    nb.cells.append(nbformat.v4.new_code_cell(probe))
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    assert errors_in(nb) == []
+    found = json.loads(nb.cells[-1].outputs[-1]["text"])
+    assert found["min_interval"] == [0.05, 0.05]  # 0.5 s and 1 s, divided by 50, floored
+    assert found["polls"] >= 1 and max(found["seconds"]) < 3.0
+    shown = [output.get("data", {}) for cell in nb.cells for output in cell.get("outputs", [])]
+    notices = [data for data in shown if "embedded simulator" in data.get("text/plain", "")]
+    assert len(notices) == 1  # said once, by the first cell
+    players = [
+        data
+        for data in shown
+        if "<audio" in data.get("text/html", "")
+        or "application/vnd.jupyter.widget-view+json" in data
+    ]
+    assert len(code[1].outputs) == 1 and players == [code[1].outputs[0].data]  # shown once
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
@@ -106,9 +151,12 @@ def test_notebook_runs_on_the_simulator(path, tmp_path, monkeypatch):
         for output in cell.get("outputs", [])
     )
     if path.stem[:2].isdigit():
-        assert "simulator" in text  # the status cell said where requests went
+        assert text.count("embedded simulator") == 1  # said once, by the first client
     missing = [shown for shown in SHOWN.get(path.stem, []) if shown not in text]
     assert missing == []
+    if path.stem == "06_compare_voices":  # every voice's badge in the grid, before the A/B
+        state = str(nb.metadata["widgets"][WIDGET_STATE]["state"])
+        assert state.count(">SUCCEEDED<") >= 5
 
 
 def free_port() -> int:
@@ -118,7 +166,6 @@ def free_port() -> int:
 
 
 def test_compare_notebook_serves_as_a_voila_dashboard(tmp_path):
-    pytest.importorskip("voila")
     port, token = free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -151,9 +198,9 @@ def test_compare_notebook_serves_as_a_voila_dashboard(tmp_path):
     assert page.status_code == 200
     html = page.text
     assert "There was an error when executing cell" not in html and '"ename"' not in html
-    assert "tts_nb runs offline on the simulator" in html
-    assert html.count("SUCCEEDED") >= 5  # every voice's row in the metrics table
-    assert "application/vnd.jupyter.widget-view+json" in html  # the players and the A/B panel
+    assert "embedded simulator" not in html  # a dashboard's visitors get no notice
+    assert "still running" not in html  # the A/B cell waited for every job
+    assert html.count("application/vnd.jupyter.widget-view+json") >= 2  # the grid and the A/B
     assert "comparison = tn.compare" not in html  # a dashboard: no code
 
 

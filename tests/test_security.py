@@ -5,7 +5,6 @@ limits. Over real HTTP, against the simulator and against small hostile servers.
 from __future__ import annotations
 
 import getpass
-import inspect
 import json
 import logging
 import threading
@@ -13,6 +12,7 @@ import time
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import ipywidgets
 import pytest
 
 import tts_nb as tn
@@ -76,11 +76,31 @@ def test_login_refuses_unknown_providers_and_empty_input(monkeypatch):
         tn.login("camb")
 
 
-def test_keys_are_never_read_from_widgets():
+def test_keys_are_never_read_from_widgets(monkeypatch, tmp_path):
     """Keys come from arguments, the environment, .env or getpass; a widget's value would be
-    saved into the notebook file, so the credentials module never touches widgets."""
-    source = inspect.getsource(credentials)
-    assert "getpass.getpass" in source and "ipywidgets" not in source
+    saved into the notebook file, so finding a key never creates (or reads) a widget."""
+    made = []
+
+    def no_widgets(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        raise AssertionError(f"a {type(self).__name__} widget was made while finding keys")
+
+    monkeypatch.setattr(ipywidgets.Widget, "__init__", no_widgets)
+    prompts = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: prompts.append(prompt) or "from-login")
+    tn.login("camb")
+    monkeypatch.setenv("TYPECAST_API_KEY", "from-environment")
+    (tmp_path / ".env").write_text("ASPOSE_CLIENT_ID=from-dotenv\n")
+    found = {
+        name: credentials.find_secret(None, name)
+        for name in ("CAMB_API_KEY", "TYPECAST_API_KEY", "ASPOSE_CLIENT_ID")
+    }
+    assert {name: secret.reveal() for name, secret in found.items()} == {
+        "CAMB_API_KEY": "from-login",
+        "TYPECAST_API_KEY": "from-environment",
+        "ASPOSE_CLIENT_ID": "from-dotenv",
+    }
+    assert len(prompts) == 1 and made == []
     assert repr(credentials.Secret("abcdefgh")) == "Secret('••••')"
     with pytest.raises(TypeError):
         __import__("pickle").dumps(credentials.Secret("abcdefgh"))

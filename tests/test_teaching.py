@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import time
+import threading
 
 import pytest
 
 import tts_nb as tn
 from tts_nb.state import State
+from tts_nb.teaching import ManualScheduler
 from tts_nb.transport import Exchange
 
-from .conftest import FAST
+from .conftest import FAST, require_tool
 
-CURL = shutil.which("curl")
-needs_curl = pytest.mark.skipif(CURL is None, reason="curl is not installed")
+
+@pytest.fixture
+def curl() -> str:
+    return require_tool("curl")
+
+
+needs_curl = pytest.mark.usefixtures("curl")
 TRICKY = 'It\'s $HOME, `date`, "quoted" & !bang — 안녕'
 
 
@@ -98,11 +103,21 @@ def test_http_text_shows_request_and_pretty_json_answer(finished):
     assert '"speak_v2_url": "http://127.0.0.1:' in answer
 
 
-def test_step_by_step_job_runs_one_exchange_per_cell(tc, actor, sim):
+def test_step_by_step_job_runs_one_exchange_per_cell(tc, actor, sim, monkeypatch):
+    ran = []  # the thread of every scheduled call that ran: only job.step() may run one
+    schedule = ManualScheduler.call_at
+
+    def recording(self, when, fn, *, download=False):
+        def run():
+            ran.append(threading.current_thread())
+            fn()
+
+        return schedule(self, when, run, download=download)
+
+    monkeypatch.setattr(ManualScheduler, "call_at", recording)
     job = tn.teach.steps(tc).speak("One step at a time.", actor_id=actor)
     assert job.manual and job.state is State.PENDING
-    time.sleep(0.1)
-    assert job.exchanges == [] and sim.log.find(method="POST") == []  # nothing runs by itself
+    assert job.exchanges == [] and sim.log.find(method="POST") == [] and ran == []
 
     submit = job.step()
     assert [e.step for e in submit] == ["submit"]
@@ -110,13 +125,14 @@ def test_step_by_step_job_runs_one_exchange_per_cell(tc, actor, sim):
     assert "run job.step() again" in repr(submit)
 
     seen = []
-    while True:
+    for _ in range(120):  # a simulated minute and more; the speak takes a few seconds
         transcript = job.step()
         assert [e.step for e in transcript] == ["poll"]
         seen.append(transcript.json["result"]["status"])
         if seen[-1] == "done":
             break
         sim.advance(1.0)
+    assert seen[-1] == "done", f"not done after 120 simulated seconds: {seen[-3:]}"
     assert set(seen) <= {"started", "progress", "done"}
     assert not job.done() and "job.step() downloads the result" in repr(transcript)
 
@@ -124,6 +140,8 @@ def test_step_by_step_job_runs_one_exchange_per_cell(tc, actor, sim):
     assert [e.step for e in fetch] == ["fetch"] and fetch.json is None
     assert job.state is State.SUCCEEDED and job.clip.duration_s > 0.5
     assert "the job ended: SUCCEEDED" in repr(fetch)
+    # one call per step (submit, each poll, the fetch), each in the caller's thread
+    assert ran == [threading.current_thread()] * (len(seen) + 2)
     assert len(job.step()) == 0  # nothing more to do
     assert list(job.history.step) == ["submit", *["poll"] * len(seen), "fetch"]
 

@@ -7,15 +7,14 @@ import io
 
 import pytest
 import soundfile
-
-typecast = pytest.importorskip("typecast")
-from typecast.exceptions import (  # noqa: E402
+import typecast
+from typecast.exceptions import (
     NotFoundError,
     PaymentRequiredError,
     UnauthorizedError,
     UnprocessableEntityError,
 )
-from typecast.models import (  # noqa: E402
+from typecast.models import (
     Output,
     PresetPrompt,
     SmartPrompt,

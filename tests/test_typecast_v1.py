@@ -54,7 +54,7 @@ def test_speak_returns_real_speech_in_one_exchange(tc_v1, voice, sim):
     assert len(samples) / rate == pytest.approx(clip.duration_s, rel=0.01)
     assert clip.rms_dbfs > -40 and clip.duration_s > 1  # speech, not silence
     assert clip.meta["audio_duration_s"] == pytest.approx(clip.duration_s, abs=0.01)
-    history = job.history
+    history = job.history_full
     assert history.step.tolist() == ["submit"] and history.method.tolist() == ["POST"]
     assert history.http_status.tolist() == [200] and history.state.tolist() == ["SUCCEEDED"]
     assert f"X-Audio-Duration: {clip.meta['audio_duration_s']:g} s" in history.note.iloc[0]

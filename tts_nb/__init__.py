@@ -49,8 +49,9 @@ logging.getLogger("tts_nb").addHandler(logging.NullHandler())  # errors live on 
 def use_simulator(**options: Any):
     """Point every client created from now on at the embedded simulator, and return it.
 
-    Options (first call only) are those of `tts_nb.simulator.Simulator`: speed, seed,
-    fault_rate…
+    Options (first call only) are those of `tts_nb.simulator.Simulator`: speed (default
+    `tts_nb.simulator.SHARED_SPEED`, 50), seed, fault_rate… Clients on it divide their default
+    waits by its speed.
     """
     import os
 
@@ -66,31 +67,36 @@ def status(**simulator_options: Any):
     return teach.status(**simulator_options)
 
 
-def jobs():
-    """Every job, one row each: this kernel's (``live``) and the ledger's from earlier kernels.
+def jobs(ledger: bool = False):
+    """Every job of this kernel, one row each: state, polls, timings, audio length and size.
 
-    State, polls, timings, audio length and size; ``note`` flags unconfirmed submits, reused
-    results and jobs that `tn.resume()` can continue.
+    ``ledger=True`` adds the ledger's jobs from earlier kernels and other notebooks (and a
+    ``live`` column telling them apart). ``note`` flags unconfirmed submits, reused results
+    and jobs that `tn.resume()` can continue. Times are local; seconds rounded to 0.01.
     """
     from .resume import ledger_jobs
     from .tables import jobs_frame
 
     live = all_jobs()
-    return jobs_frame(live, ledger_jobs(exclude=[job.id for job in live]))
+    records = ledger_jobs(exclude=[job.id for job in live]) if ledger else []
+    return jobs_frame(live, records, people=True)
 
 
-def history():
-    """The history rows of every job (this kernel's and the ledger's), in one DataFrame."""
+def history(ledger: bool = False, full: bool = False):
+    """The history rows of every job of this kernel in one DataFrame (`Job.history`'s columns
+    with ``job`` first); ``ledger=True`` adds the ledger's earlier jobs, ``full=True`` every
+    column (`Job.history_full`)."""
     from .resume import ledger_jobs
     from .tables import history_frame
 
     live = all_jobs()
     rows = [row for job in live for row in job.rows]
-    earlier = [record["id"] for record in ledger_jobs(exclude=[job.id for job in live])]
-    ledger = _ledger.current()
-    if earlier and ledger is not None:
-        rows += ledger.rows(earlier)
-    return history_frame(rows)
+    if ledger:
+        earlier = [record["id"] for record in ledger_jobs(exclude=[job.id for job in live])]
+        store = _ledger.current()
+        if earlier and store is not None:
+            rows += store.rows(earlier)
+    return history_frame(rows, full=full, by_job=True)
 
 
 # Loaded on first use, so `import tts_nb` never imports ipywidgets, pandas or matplotlib.

@@ -54,7 +54,7 @@ def _history_text(job) -> str:
         "next_poll_in_s",
     ]
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        return job.history[columns].to_string(index=False)
+        return job.history_full[columns].to_string(index=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import sys
 import threading
 import time
@@ -17,38 +18,105 @@ from .errors import InvalidInput
 from .gate import gate_for
 from .job import Job, Operation, all_jobs
 from .kernel import in_kernel
-from .policy import DurationModel, PollPolicy
+from .policy import Adaptive, Backoff, DurationModel, Fixed, PollPolicy, Progressive
 from .scheduler import Scheduler, default_scheduler
 from .transport import Transport, is_loopback
 
 log = logging.getLogger("tts_nb")
 
-_banner_shown = False
+_banner_shown = False  # the simulator notice was given in this process (kernel)
 _banner_lock = threading.Lock()
+
+# Environment variables Voila sets for the kernels it starts (voila.utils.ENV_VARIABLE).
+VOILA_VARIABLES = ("VOILA_SERVER_URL", "VOILA_BASE_URL", "VOILA_KERNEL_ID")
+
+
+def in_voila() -> bool:
+    """True in a kernel started by Voila: a dashboard's visitors set no keys and need no
+    notice about them."""
+    return any(os.environ.get(name) for name in VOILA_VARIABLES)
+
+
+def notice_given() -> bool:
+    """Record that this kernel was told requests go to the simulator; True the first time.
+
+    `tn.status()` calls it when it shows a simulated provider, so the banner of a client
+    created afterwards does not repeat what the status box just said.
+    """
+    global _banner_shown
+    with _banner_lock:
+        first = not _banner_shown
+        _banner_shown = True
+    return first
 
 
 def announce_simulator(simulator_url: str) -> None:
-    """Say once per process, clearly, that calls go to the offline simulator."""
-    global _banner_shown
-    with _banner_lock:
-        if _banner_shown:
-            return
-        _banner_shown = True
-    message = (
-        "tts_nb: no API keys found, so requests go to the embedded simulator "
-        f"({simulator_url}: offline, no account, no quota, real speech from espeak-ng). "
-        "Set TYPECAST_API_KEY, CAMB_API_KEY or ASPOSE_CLIENT_ID/ASPOSE_CLIENT_SECRET to use "
-        "the real services."
-    )
-    if in_kernel():  # a calm note in the cell, not the red box notebooks give stderr
-        from IPython.display import HTML, display
+    """Say once per kernel, quietly, that calls go to the offline simulator (never in Voila)."""
+    if not notice_given() or in_voila():
+        return
+    from .credentials import simulator_forced
+    from .simulator import shared
 
-        display(HTML(f'<div style="{_BANNER_STYLE}">ℹ️ {html.escape(message)}</div>'))
+    speed = shared().clock.speed
+    faster = f"jobs run {speed:g}× faster than the real services" if speed != 1 else "real time"
+    what = f"offline, no account, no quota, real speech from espeak-ng; {faster}"
+    if simulator_forced():  # keys may be set: they are not what decides
+        why, keys = "TTS_NB_PROVIDER=simulator", ""
     else:
-        print(message, file=sys.stderr)
+        why = "no API keys"
+        keys = (
+            " Set TYPECAST_API_KEY, CAMB_API_KEY or ASPOSE_CLIENT_ID/ASPOSE_CLIENT_SECRET to "
+            "use the real services."
+        )
+    if in_kernel():  # a calm line in the cell, not the red box notebooks give stderr
+        from IPython.display import display
+
+        text = f"tts_nb: {why}, so requests go to the embedded simulator ({what}).{keys}"
+        display(
+            {
+                "text/plain": text,
+                "text/html": f'<div style="{_BANNER_STYLE}">{html.escape(text)}</div>',
+            },
+            raw=True,
+        )
+    else:
+        print(
+            f"tts_nb: {why}, so requests go to the embedded simulator "
+            f"({simulator_url}: {what}).{keys}",
+            file=sys.stderr,
+        )
 
 
-_BANNER_STYLE = "border-left:4px solid #2b6cb0;background:#ebf4ff;padding:6px 10px;font-size:13px"
+# JupyterLab's theme variables, so a dark theme gets light text; the fallbacks are for viewers
+# without them (GitHub, nbviewer).
+_BANNER_STYLE = (
+    "border-left:3px solid var(--jp-brand-color1, #2196f3);"
+    "background:var(--jp-layout-color2, #eef5fb);color:var(--jp-ui-font-color1, #1a1a1a);"
+    "padding:4px 10px;font-size:var(--jp-content-font-size1, 13px)"
+)
+
+# On the embedded simulator a client's default waits are divided by its speed, but never
+# below this: the simulator has no rate limit, yet a poll every few ms would only burn CPU.
+SIMULATOR_MIN_INTERVAL = 0.05
+
+
+def faster_policy(policy: PollPolicy, speed: float) -> PollPolicy:
+    """`policy` with its waits divided by `speed` (deadlines and counts unchanged), for a
+    provider's default policy on a simulator that runs jobs `speed` times faster. A policy
+    of a kind this does not know is returned as it is."""
+    if speed == 1:
+        return policy
+    if isinstance(policy, Fixed):
+        return policy.replace(interval=policy.interval / speed)
+    if isinstance(policy, Backoff):
+        return policy.replace(initial=policy.initial / speed, maximum=policy.maximum / speed)
+    if isinstance(policy, Progressive):
+        return policy.replace(schedule=tuple(wait / speed for wait in policy.schedule))
+    if isinstance(policy, Adaptive):
+        return policy.replace(
+            then=policy.then / speed, fallback=faster_policy(policy.fallback, speed)
+        )
+    return policy
 
 
 class Client:
@@ -105,10 +173,15 @@ class Client:
             )
         self.base_url = base_url.rstrip("/")
         self.simulated = simulated
-        self.policy = policy or self.default_policy
-        self.min_interval = self.default_min_interval if min_interval is None else min_interval
+        speed = self.simulator_speed()
+        self.policy = policy or faster_policy(self.default_policy, speed)
+        if min_interval is None:
+            min_interval = self.default_min_interval
+            if speed != 1:
+                min_interval = max(min_interval / speed, SIMULATOR_MIN_INTERVAL)
+        self.min_interval = min_interval
         self.scheduler = scheduler
-        self.duration_model = DurationModel(self._prior())
+        self.duration_model = DurationModel(self._prior(speed))
         self.transport = Transport(
             self.base_url,
             provider=self.provider,
@@ -125,16 +198,26 @@ class Client:
             account = (str(id(self)),)
         self.gate = gate_for(self.provider, self.base_url, account, self.max_concurrent)
 
-    def _prior(self) -> tuple[float, float]:
-        """The provider's typical duration; on the shared simulator, divided by its speed, so
-        the first jobs of a sped-up notebook are not looked at minutes late."""
-        intercept, slope = self.duration_prior
-        if self.simulated:
-            from .simulator import shared
+    def simulator_speed(self) -> float:
+        """How many times faster than the real service this client's jobs run: the shared
+        simulator's speed for a client on it, else 1.
 
-            speed = shared().clock.speed
-            return intercept / speed, slope / speed
-        return intercept, slope
+        A client's defaults (its policy's waits, its minimum interval, its duration prior)
+        are divided by it, so a plain ``tn.Camb()`` on a 50x simulator looks at a job after
+        about a second, not after CAMB's real minute. Arguments the caller passes are kept
+        as given, and a client of a real service (or of an endpoint the caller named) keeps
+        the provider's defaults exactly.
+        """
+        if not self.simulated:
+            return 1.0
+        from .simulator import shared
+
+        return shared().clock.speed
+
+    def _prior(self, speed: float) -> tuple[float, float]:
+        """The provider's typical duration, divided by the simulator's speed."""
+        intercept, slope = self.duration_prior
+        return intercept / speed, slope / speed
 
     # -- for subclasses
     def _auth_headers(self) -> dict[str, str]:

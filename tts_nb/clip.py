@@ -268,8 +268,9 @@ class Clip:
 
     @cached_property
     def rms_dbfs(self) -> float:
-        """Loudness as RMS in dBFS, -inf for digital silence: players never normalise, so this
-        is the honest number to compare voices by. Decoded on first use, then cached."""
+        """Level as plain RMS in dBFS, -inf for digital silence: a quick "is there sound" check.
+        To compare voices, use `metrics()["lufs"]`: weighted and gated as the ear hears.
+        Decoded on first use, then cached."""
         import numpy as np
         import soundfile
 
@@ -283,6 +284,47 @@ class Clip:
             raise BadAudio(f"This clip's audio cannot be decoded ({_decode_error(exc)}).") from None
         rms = math.sqrt(total / count) if count else 0.0
         return 20 * math.log10(rms) if rms != 0 else float("-inf")
+
+    def envelope(self, columns: int = 300) -> tuple[np.ndarray, np.ndarray]:
+        """The lowest and highest sample in each of `columns` equal slices (read-only arrays):
+        what a waveform picture draws. Decoded on first use, then cached per column count, so
+        a view redrawn at every job update does not decode again."""
+        cache = self.__dict__.setdefault("_envelopes", {})  # frozen: no attribute to assign
+        if columns not in cache:
+            from .waveform import envelope
+
+            low, high = envelope(self, columns)
+            low.flags.writeable = high.flags.writeable = False
+            cache[columns] = (low, high)
+        return cache[columns]
+
+    def plot(self, *, spectrogram: bool = True):
+        """Draw the waveform (and, below it, the spectrogram in dBFS) over time in seconds.
+
+        Needs matplotlib (``pip install 'tts_nb[plot]'``), imported only here. Returns the
+        matplotlib Figure: a notebook shows it once, a script can ``fig.savefig("clip.png")``.
+        """
+        from .pictures import plot_clip
+
+        return plot_clip(self, spectrogram=spectrogram)
+
+    def metrics(self) -> dict[str, Any]:
+        """What a listening lab measures, as a dict (see `tts_nb.loudness`):
+
+        ``duration_s``; ``lufs``, integrated loudness (ITU-R BS.1770-4 / EBU R128);
+        ``true_peak_dbtp`` (4x oversampled); ``words_per_min`` over the spoken part (from `text`);
+        ``leading_silence_s`` and ``trailing_silence_s`` (quieter than 50 dB below the peak);
+        ``clipped_samples`` (at full scale); and ``note``, saying why a figure is NaN (a clip
+        shorter than BS.1770's 400 ms gating block has no integrated loudness). Decoded on first
+        use, then cached.
+        """
+        return dict(self._metrics)
+
+    @cached_property
+    def _metrics(self) -> dict[str, Any]:
+        from .loudness import measure
+
+        return measure(self)
 
     def save(self, path: str | Path) -> Path:
         """Write the bytes exactly as they came and return the path written.
@@ -328,7 +370,10 @@ class Clip:
         )
 
     def _repr_html_(self) -> str:
-        """A caption and a player that never autoplays; the audio is embedded untouched."""
+        """A caption, a player that never autoplays (the audio embedded untouched) and a
+        waveform thumbnail."""
+        from .waveform import svg
+
         said = ""
         if self.text:
             shown = self.text[:_CAPTION_TEXT_CHARS]
@@ -339,7 +384,7 @@ class Clip:
             f'<div class="tts-nb-clip"><div>{html.escape(self._caption())}</div>{said}'
             '<audio controls preload="metadata">'
             f'<source src="data:{self.mimetype};base64,{encoded}" type="{self.mimetype}">'
-            "Your browser cannot play this audio.</audio></div>"
+            f"Your browser cannot play this audio.</audio>{svg(self)}</div>"
         )
 
     def __repr__(self) -> str:

@@ -2,8 +2,9 @@
 
 All jobs start together (the scheduler polls them concurrently); the comparison only observes
 them. In Jupyter it shows a grid of players that fills in as each job finishes, with the
-metrics table beside it; elsewhere it prints one status line per voice. `ab()` turns the
-finished clips into a blind listening test, and `export()` writes clips, metrics and votes.
+metrics table beside it; elsewhere it prints one status line per voice. `ab()` and `rate()`
+turn the finished clips into blind listening tests (`tts_nb.rating`), and `export()` writes
+clips, metrics and votes.
 """
 
 from __future__ import annotations
@@ -11,16 +12,29 @@ from __future__ import annotations
 import random
 import re
 import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from . import loudness
 from .adapters import adapter_for
 from .errors import InvalidInput, TTSError
 from .kernel import in_kernel
+from .loudness import TARGET_LUFS
+from .tables import table_class
 
+# What `Clip.metrics` measures, shown per voice.
+MEASURED_COLUMNS = [
+    "lufs",
+    "true_peak_dbtp",
+    "words_per_min",
+    "leading_silence_s",
+    "trailing_silence_s",
+    "clipped_samples",
+]
 METRIC_COLUMNS = [
     "label",
     "provider",
@@ -31,9 +45,20 @@ METRIC_COLUMNS = [
     "polls",
     "audio_s",
     "bytes",
-    "rms_dbfs",
+    *MEASURED_COLUMNS,
     "error",
+    "note",
 ]
+# Decimals of each measured column in `metrics()`: what a meter shows, not float noise.
+METRIC_DECIMALS = {
+    "time_to_result_s": 2,
+    "audio_s": 2,
+    "lufs": 1,
+    "true_peak_dbtp": 1,
+    "words_per_min": 0,
+    "leading_silence_s": 2,
+    "trailing_silence_s": 2,
+}
 VOTE_COLUMNS = ["pair", "a", "b", "choice", "winner"]
 CHOICES = ("A", "B", "tie")
 
@@ -78,7 +103,8 @@ def compare(
     Example:
         >>> cmp = tn.compare("Good morning", voices=[(tc, "Olivia"), (tc, "Noah"), camb])
         >>> cmp.wait(60).metrics()
-        >>> cmp.ab(seed=1)            # blind A/B votes
+        >>> cmp.ab(seed=1)            # blind A/B votes on loudness-matched copies
+        >>> cmp.rate(trials=2)        # blind 0-100 ratings of every voice (MUSHRA-style)
         >>> cmp.export("comparison")  # clips + metrics.csv + votes.csv
     """
     entries = _entries(voices, client, language, options)
@@ -187,6 +213,7 @@ class Comparison(_Viewable):
         self.entries = entries
         self.votes: list[dict[str, Any]] = []
         self._tests: list[ABTest] = []
+        self._matched: dict[Any, dict[str, Any]] = {}
         for entry in entries:  # start everything first, so all jobs run concurrently
             adapter = adapter_for(entry.client)
             try:
@@ -202,13 +229,26 @@ class Comparison(_Viewable):
         return [entry.job for entry in self.entries if entry.job is not None]
 
     def wait(self, timeout: float | None = None) -> Comparison:
-        """Block until every job ended (errors are kept on the entries, not raised)."""
+        """Block until every job ended (errors are kept on the entries, not raised).
+
+        Jobs still running at the timeout go on in the background; a warning names them,
+        since metrics or A/B pairs taken now would silently leave them out.
+        """
         import concurrent.futures
 
         concurrent.futures.wait(self.jobs, timeout=timeout)
         view = getattr(self, "_view", None)
         if view is not None:
             view.wait(timeout)
+        running = [e.label for e in self.entries if e.job is not None and not e.job.state.terminal]
+        if running:
+            waited = "" if timeout is None else f" after {timeout:g} s"
+            warnings.warn(
+                f"compare: {len(running)} of {len(self.entries)} jobs still running{waited} "
+                f"({', '.join(running)}); they go on in the background: wait again before "
+                "reading metrics() or voting.",
+                stacklevel=2,
+            )
         return self
 
     def done(self) -> bool:
@@ -216,23 +256,81 @@ class Comparison(_Viewable):
         completion, so the state is what counts)."""
         return all(job.state.terminal for job in self.jobs)
 
-    def metrics(self):
-        """One row per voice: state, time to result, polls, audio length, size, loudness."""
+    def metrics(self, rounded: bool = True):
+        """One row per voice: state, time to result, polls, audio length, size, and what a
+        listening lab measures (see `Clip.metrics`): integrated loudness in LUFS, true peak in
+        dBTP, words per minute, leading and trailing silence, clipped samples, and a note when
+        a figure is missing (NaN: a clip under 400 ms has no integrated loudness).
+
+        Figures are rounded as a meter shows them (`METRIC_DECIMALS`); ``rounded=False`` keeps
+        every digit. Either way they are numbers, ready to sort, plot or compute with.
+        """
         import pandas as pd
 
         rows = [_metric_row(entry) for entry in self.entries]
         frame = pd.DataFrame(rows, columns=METRIC_COLUMNS)
-        frame["polls"] = frame["polls"].astype("Int64")
-        frame["bytes"] = frame["bytes"].astype("Int64")
-        for column in ("time_to_result_s", "audio_s", "rms_dbfs"):
+        for column in ("polls", "bytes", "clipped_samples"):
+            frame[column] = frame[column].astype("Int64")
+        for column, decimals in METRIC_DECIMALS.items():
             frame[column] = frame[column].astype("Float64")
-        return frame
+            if rounded:
+                frame[column] = frame[column].round(decimals)
+        return table_class()(frame)
 
-    def ab(self, seed: int | None = 0) -> ABTest:
-        """A blind A/B test over every pair of finished clips, in a random order from `seed`."""
-        test = ABTest(self, seed=seed)
+    def matched(self, target_lufs: float | str = TARGET_LUFS) -> dict[str, Any]:
+        """Loudness-matched copies of the finished clips, by label (see `loudness.matched`):
+        what the blind tests play. The clips themselves stay untouched. Cached per target."""
+        key = target_lufs
+        if key not in self._matched:
+            finished = _finished(self.entries)
+            copies, _level = loudness.matched([e.clip for e in finished], target_lufs)
+            self._matched[key] = {e.label: copy for e, copy in zip(finished, copies)}
+        return self._matched[key]
+
+    def ab(
+        self, seed: int | None = 0, matched: bool = True, target_lufs: float | str = TARGET_LUFS
+    ) -> ABTest:
+        """A blind A/B test over every pair of finished clips, in a random order from `seed`.
+
+        Louder audio tends to win, so by default both sides play loudness-matched copies
+        (`matched`, at `target_lufs`); ``matched=False`` plays the originals.
+        """
+        test = ABTest(self, seed=seed, matched=matched, target_lufs=target_lufs)
         self._tests.append(test)
         return test
+
+    def rate(
+        self,
+        raters: Iterable[str] | str = ("you",),
+        *,
+        trials: int = 3,
+        anchor: bool = True,
+        reference: Any = None,
+        matched: bool = True,
+        target_lufs: float | str = TARGET_LUFS,
+        seed: int = 0,
+    ):
+        """A blind multi-voice rating test (MUSHRA-style, ITU-R BS.1534): every voice rated
+        0-100 on a slider, in a fresh seeded order each trial. See `tts_nb.rating.RatingTest`.
+
+        Example:
+            >>> test = cmp.rate(raters=["ana", "ben"], anchor=True)
+            >>> test                      # sliders in Jupyter; or script it:
+            >>> test.rate(1, "typecast:Olivia", 80, rater="ana")
+            >>> test.summary()            # mean, sd, n and 95 % CI per voice
+        """
+        from .rating import RatingTest
+
+        return RatingTest(
+            self,
+            raters=raters,
+            trials=trials,
+            anchor=anchor,
+            reference=reference,
+            matched=matched,
+            target_lufs=target_lufs,
+            seed=seed,
+        )
 
     def votes_frame(self):
         """Every vote cast in this comparison's A/B tests."""
@@ -258,6 +356,19 @@ class Comparison(_Viewable):
             self.tally().to_csv(folder / "tally.csv", index=False)
         return folder
 
+    def plot(self, *, spectrogram: bool = True):
+        """Every finished clip on one time axis: a row per voice, waveform and spectrogram
+        (or the waveform only, with ``spectrogram=False``). Needs matplotlib; returns the Figure.
+
+        Example:
+            >>> cmp.wait(60).plot(spectrogram=False).savefig("voices.png")
+        """
+        from .pictures import plot_clips
+
+        single = [e for e in self.entries if e.clip is not None and not isinstance(e.clip, list)]
+        rows = [(e.label, e.clip) for e in single]
+        return plot_clips(rows, title=f"“{self.text}”", spectrogram=spectrogram)
+
     def _make_view(self):
         """The grid of players and the metrics table."""
         from .widgets.compare import CompareView
@@ -277,10 +388,16 @@ class Comparison(_Viewable):
 _view_lock = threading.Lock()
 
 
+def _finished(entries: list[Entry]) -> list[Entry]:
+    """The entries with one finished clip (text-to-voice's lists of previews are left out)."""
+    return [e for e in entries if e.clip is not None and not isinstance(e.clip, list)]
+
+
 def _metric_row(entry: Entry) -> dict[str, Any]:
     job, clip = entry.job, entry.clip
     single = clip if clip is not None and not isinstance(clip, list) else None
     error = entry.error if job is None else job.error
+    measured = {} if single is None else single.metrics()
     return {
         "label": entry.label,
         "provider": adapter_for(entry.client).provider,
@@ -291,8 +408,9 @@ def _metric_row(entry: Entry) -> dict[str, Any]:
         "polls": None if job is None else job.polls,
         "audio_s": None if single is None else single.duration_s,
         "bytes": None if single is None else single.size,
-        "rms_dbfs": None if single is None else single.rms_dbfs,
+        **{column: measured.get(column) for column in MEASURED_COLUMNS},
         "error": None if error is None else str(error),
+        "note": measured.get("note"),
     }
 
 
@@ -303,18 +421,28 @@ def _slug(text: str) -> str:
 class ABTest(_Viewable):
     """Blind pairwise listening: each pair once, sides and order shuffled by `seed`.
 
+    Both sides play loudness-matched copies unless ``matched=False`` (`clips` holds what
+    plays; the comparison's clips, players and export stay the originals). Each vote is
+    confirmed, counted and can be undone.
+
     Example:
         >>> test = cmp.ab(seed=1)
         >>> a, b = test.current          # the two entries behind "A" and "B"
         >>> test.vote("A"); test.vote("tie")
+        >>> test.undo()                  # takes the "tie" back
         >>> test.tally()
     """
 
-    def __init__(self, comparison: Comparison, seed: int | None = 0) -> None:
+    def __init__(
+        self,
+        comparison: Comparison,
+        seed: int | None = 0,
+        matched: bool = True,
+        target_lufs: float | str = TARGET_LUFS,
+    ) -> None:
         self.comparison = comparison
         self.seed = seed
-        finished = [e for e in comparison.entries if e.clip is not None]
-        finished = [e for e in finished if not isinstance(e.clip, list)]
+        finished = _finished(comparison.entries)
         if len(finished) < 2:
             raise InvalidInput(
                 "A/B needs at least two finished clips: call cmp.wait() first, or add voices."
@@ -327,6 +455,16 @@ class ABTest(_Viewable):
         self.pairs: list[tuple[Entry, Entry]] = [tuple(pair) for pair in pairs]
         self.position = 0
         self.votes: list[dict[str, Any]] = []
+        self.matched = matched
+        self.clips = dict(comparison.matched(target_lufs)) if matched else {}
+        for entry in finished:
+            self.clips.setdefault(entry.label, entry.clip)
+
+    @property
+    def level_lufs(self) -> float | None:
+        """The common loudness the matched copies play at (None when playing originals)."""
+        levels = [c.meta.get("matched_lufs") for c in self.clips.values()] if self.matched else []
+        return next((level for level in levels if level is not None), None)
 
     @property
     def done(self) -> bool:
@@ -336,8 +474,9 @@ class ABTest(_Viewable):
     def current(self) -> tuple[Entry, Entry] | None:
         return None if self.done else self.pairs[self.position]
 
-    def vote(self, choice: str) -> None:
-        """Record "A", "B" or "tie" for the current pair and move to the next one."""
+    def vote(self, choice: str) -> dict[str, Any]:
+        """Record "A", "B" or "tie" for the current pair, move to the next one, and return
+        the vote as recorded (pair, the labels behind A and B, choice, winner)."""
         if choice not in CHOICES:
             raise InvalidInput(f"vote {choice!r}: choose 'A', 'B' or 'tie'.")
         if self.done:
@@ -349,6 +488,24 @@ class ABTest(_Viewable):
         self.votes.append(vote)
         self.comparison.votes.append(vote)
         self.position += 1
+        self._show_in_view()
+        return vote
+
+    def undo(self) -> dict[str, Any]:
+        """Take the last vote back and return to its pair; returns the vote removed."""
+        if not self.votes:
+            raise InvalidInput("There is no vote to undo yet.")
+        vote = self.votes.pop()
+        self.comparison.votes.remove(vote)
+        self.position -= 1
+        self._show_in_view()
+        return vote
+
+    def _show_in_view(self) -> None:
+        """A vote cast in code (``ab.vote("A")``) shows in the panel, as a click does."""
+        view = getattr(self, "_view", None)
+        if view is not None:
+            view._show()
 
     def votes_frame(self):
         import pandas as pd
@@ -368,11 +525,13 @@ class ABTest(_Viewable):
         if self.done:
             return f"A/B test: all {len(self.pairs)} pairs voted; see .tally()"
         pair = f"pair {self.position + 1} of {len(self.pairs)}"
-        return f"A/B test: {pair}; vote with .vote('A'|'B'|'tie')"
+        heard = "loudness-matched copies" if self.matched else "the originals"
+        return f"A/B test: {pair} ({heard}); vote with .vote('A'|'B'|'tie'), .undo()"
 
 
 def tally(votes: list[dict[str, Any]], labels: list[str]):
-    """Wins, losses, ties and win rate (ties count half) per label, best first."""
+    """Wins, losses, ties and win rate as a percentage (ties count half, one decimal) per
+    label, best first."""
     import pandas as pd
 
     counts = {label: {"wins": 0, "losses": 0, "ties": 0} for label in labels}
@@ -389,10 +548,10 @@ def tally(votes: list[dict[str, Any]], labels: list[str]):
     rows = []
     for label, c in counts.items():
         played = c["wins"] + c["losses"] + c["ties"]
-        rate = (c["wins"] + c["ties"] / 2) / played if played else None
-        rows.append({"label": label, **c, "win_rate": rate})
-    frame = pd.DataFrame(rows, columns=["label", "wins", "losses", "ties", "win_rate"])
-    frame["win_rate"] = frame["win_rate"].astype("Float64")
-    return frame.sort_values(["win_rate", "wins"], ascending=False, na_position="last").reset_index(
+        rate = round(100 * (c["wins"] + c["ties"] / 2) / played, 1) if played else None
+        rows.append({"label": label, **c, "win_pct": rate})
+    frame = pd.DataFrame(rows, columns=["label", "wins", "losses", "ties", "win_pct"])
+    frame["win_pct"] = frame["win_pct"].astype("Float64")
+    return frame.sort_values(["win_pct", "wins"], ascending=False, na_position="last").reset_index(
         drop=True
     )

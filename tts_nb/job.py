@@ -358,7 +358,19 @@ class Job(concurrent.futures.Future):
 
     @property
     def history(self):
-        """A DataFrame with one row per HTTP exchange: time, step, HTTP status, raw status…"""
+        """One row per HTTP exchange, for reading: local time, step, HTTP status, the provider's
+        status, the state it meant, the next poll and the note (`tables.HISTORY_VIEW`).
+
+        `history_full` has every column (job, provider, method, URL, attempt, latency, UTC
+        time), for code and CSV files.
+        """
+        from .tables import history_frame
+
+        return history_frame(self.rows, full=False)
+
+    @property
+    def history_full(self):
+        """The history with every column (`tables.HISTORY_COLUMNS`), times in UTC."""
         from .tables import history_frame
 
         return history_frame(self.rows)
@@ -382,10 +394,18 @@ class Job(concurrent.futures.Future):
         return line
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        """In Jupyter: the live view (`tts_nb.widgets.JobView`); as text: the status line."""
+        """In Jupyter: the live view (`tts_nb.widgets.JobView`) with a static HTML copy beside
+        it (what a saved notebook shows without its widgets); as text: the status line."""
         from .widgets.view import job_mimebundle
 
         return job_mimebundle(self)
+
+    def _ipython_display_(self) -> None:
+        """Show the view under a display id, so it can be replaced by its final static copy
+        once the job ends (`tts_nb.widgets.view.show`)."""
+        from .widgets.view import show
+
+        show(self)
 
     @property
     def manual(self) -> bool:
@@ -736,10 +756,8 @@ class Job(concurrent.futures.Future):
             if self.state.terminal:
                 return
             if state is State.EXPIRED and self.recover is not None:
-                error.message += (
-                    " tts_nb's ledger holds no copy of this result either, so only submitting "
-                    "the request again (it is charged again) can recover it."
-                )
+                # the provider's message already says how to get it back (and what it costs)
+                error.message += " tts_nb's ledger holds no copy of this result either."
             error.job = self
             self.error = error
             self.state = state

@@ -344,16 +344,6 @@ class Status:
         """True when nothing leaves this machine."""
         return all(self.simulated.values())
 
-    def client_options(self, provider: str) -> dict[str, Any]:
-        """Client settings for a brisk demo: on the simulator, look every 0.1 s or so (it has
-        no rate limit to respect); on a real service nothing changes, so its minimum interval
-        between polls (Typecast 1 s, CAMB 3 s) still holds."""
-        if not self.simulated.get(provider):
-            return {}
-        from .policy import Backoff
-
-        return {"min_interval": 0.1, "policy": Backoff(0.1, 1.5, 1.0)}
-
     def lines(self) -> list[str]:
         out = []
         for provider, simulated in self.simulated.items():
@@ -369,11 +359,20 @@ class Status:
                 out.append(f"camb speech: {self.camb_stream}")
         return out
 
+    def _shown(self) -> None:
+        """This box says where requests go: a client's simulator banner would repeat it."""
+        if any(self.simulated.values()):
+            from .client import notice_given
+
+            notice_given()
+
     def __repr__(self) -> str:
+        self._shown()
         head = "tts_nb runs offline on the simulator" if self.offline else "tts_nb"
         return "\n".join([head, *(f"  {line}" for line in self.lines())])
 
     def _repr_html_(self) -> str:
+        self._shown()
         # JupyterLab's theme variables, so a dark theme gets a dark box with light text; the
         # fallbacks are for viewers without them (GitHub, nbviewer). The edge tells the modes
         # apart: blue offline, orange when real services (and quota) are in play.

@@ -327,7 +327,9 @@ class Transport:
         self._emit_retries(recorder, record, response)
         record.status = response.status_code
         record.response_headers = {
-            k: v for k, v in response.headers.items() if k.lower() in KEPT_RESPONSE_HEADERS
+            k: self.scrub(v)  # a Location may quote a key
+            for k, v in response.headers.items()
+            if k.lower() in KEPT_RESPONSE_HEADERS
         }
         record.response_body = self._preview_response(response)
         self._emit(recorder, record)
@@ -450,6 +452,8 @@ class Transport:
             return NotFound(text, **kwargs)
         if status in (400, 413, 422):
             return InvalidInput(text, **kwargs)
+        if status >= 500:
+            return ProviderError(f"{text}. {_server_advice(self.provider, method)}", **kwargs)
         return ProviderError(text, **kwargs)
 
     def json_of(self, response: requests.Response) -> Any:
@@ -612,8 +616,32 @@ def _size(n: int) -> str:
     return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
+def _server_advice(provider: str, method: str) -> str:
+    """What to do after a 5xx: the fault is the provider's, so waiting is the cure; for a
+    submit, say why it was not re-sent and who can tell whether it was charged."""
+    advice = f"{provider} failed on its side."
+    if method == "POST":
+        advice += (
+            " tts_nb did not send the request again: a second submit could be charged twice."
+            " A 5xx usually means nothing was made and nothing charged, but only the provider"
+            " can say for sure (your account's usage page)."
+        )
+    return advice + f" Try again in a minute; if it keeps failing, check {provider}'s status page."
+
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
 def _short_body(response: requests.Response) -> str:
-    return (response.content or b"")[:300].decode("utf-8", "replace").strip()
+    """The start of a body for a message; an HTML page (a proxy's or a load balancer's error
+    page) only by its title, never as markup."""
+    body = response.content or b""
+    kind = response.headers.get("Content-Type", "").lower()
+    if "html" in kind or body.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+        title = _TITLE.search(body[:4096])
+        named = title.group(1).decode("utf-8", "replace").split() if title else []
+        return f"an HTML page ({' '.join(named)[:80] or 'no title'}, {len(body)} bytes)"
+    return body[:300].decode("utf-8", "replace").strip()
 
 
 def _describe_exception(exc: BaseException) -> str:

@@ -74,7 +74,7 @@ def jupyter_lab(root: Path, scratch: Path, timeout: float = 60.0) -> Iterator[st
             except requests.ConnectionError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("jupyter lab did not answer within {timeout:g} s")
+                raise RuntimeError(f"jupyter lab did not answer within {timeout:g} s")
             time.sleep(0.2)
         yield base, token
     finally:

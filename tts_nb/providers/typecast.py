@@ -250,8 +250,7 @@ class Typecast(Client):
             self._limit_from_user = options.get("max_concurrent") is not None
             options.setdefault("max_concurrent", V1_MAX_CONCURRENT)
             options.setdefault("http_timeout", V1_HTTP_TIMEOUT)
-            if min_interval is None:
-                min_interval = V1_MIN_INTERVAL
+            self.default_min_interval = V1_MIN_INTERVAL  # a default: scaled on the simulator
         else:
             url, key, simulated = resolve_single_key(
                 PROVIDER,

@@ -78,8 +78,8 @@ RESEND_AFTER_S = 0.5  # a 429 carries no Retry-After: look for a free slot again
 HINTS = {
     401: "Typecast did not accept TYPECAST_API_KEY. The usual cause is a space or newline "
     "copied along with the key; copy it again from typecast.ai/developers.",
-    402: "Your Typecast credits are used up: no speech was generated. tc.account() shows the "
-    "plan and credits; upgrade or wait for the credits to renew.",
+    402: "No speech was generated and nothing was charged: tc.account() shows your plan and "
+    "the credits left.",
     403: "This key belongs to Typecast's other API: keys of api.typecast.ai (v1) and of the "
     "legacy typecast.ai/api do not mix. Use tn.Typecast(api='legacy') for a legacy key, or "
     "set TYPECAST_API_KEY to a key of the current API (the endpoint is "

@@ -29,12 +29,19 @@ def serve(**options) -> Simulator:
     return Simulator(**options).start()
 
 
+# The shared simulator's speed unless its first user names one: key-less clients are for
+# learning and demos, where a CAMB task of "2–5 minutes" should take a few seconds. Clients on
+# it divide their default waits by the speed too (`Client.simulator_speed`).
+SHARED_SPEED = 50.0
+
+
 def shared(**options) -> Simulator:
-    """The process-wide simulator, started on first use. Options apply only to that first use."""
+    """The process-wide simulator, started on first use. Options apply only to that first use;
+    its speed is `SHARED_SPEED` unless they say otherwise (``speed=1``: real time)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = serve(**options)
+            _shared = serve(**{"speed": SHARED_SPEED, **options})
         return _shared
 
 
@@ -47,4 +54,13 @@ def reset_shared() -> None:
             _shared = None
 
 
-__all__ = ["Simulator", "SimClock", "Faults", "ALL_KINDS", "serve", "shared", "reset_shared"]
+__all__ = [
+    "Simulator",
+    "SimClock",
+    "Faults",
+    "ALL_KINDS",
+    "SHARED_SPEED",
+    "serve",
+    "shared",
+    "reset_shared",
+]

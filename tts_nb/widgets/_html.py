@@ -2,6 +2,8 @@
 
 Widgets show these through `widgets.HTML.value`, the one thing a background thread may set
 safely (see the notebook notes). Players embed the exact bytes: never normalised, never autoplay.
+Colours are JupyterLab's theme variables (`--jp-*`) with light-theme fallbacks, so the same
+HTML reads well in a dark theme and in viewers without the variables (GitHub, nbviewer).
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ import html
 import math
 from typing import Any
 
+from ..clip import _human_size as human_size
 from ..state import State
 from ..tables import STATE_COLOURS
+
+MUTED = "var(--jp-content-font-color2, #555)"
+TEXT = "var(--jp-content-font-color1, #1a1a1a)"
+PANEL = "var(--jp-layout-color2, #f3f4f6)"
+BORDER = "var(--jp-border-color2, #ddd)"
 
 
 def esc(value: Any) -> str:
@@ -44,8 +52,11 @@ def polls(count: int) -> str:
 
 
 def loudness(clip: Any) -> str:
-    value = clip.rms_dbfs
-    return "silent" if math.isinf(value) else f"{value:.1f} dBFS"
+    """Integrated loudness (BS.1770) as meters show it, or why there is none."""
+    value = clip.metrics()["lufs"]
+    if math.isnan(value):
+        return "too short for LUFS"
+    return "silent" if math.isinf(value) else f"{value:.1f} LUFS"
 
 
 def figures(job: Any, clip: Any) -> str:
@@ -55,16 +66,26 @@ def figures(job: Any, clip: Any) -> str:
         polls(job.polls),
         f"{clip.duration_s:.2f} s audio",
         f"{clip.format.upper()} {clip.sample_rate} Hz",
-        f"{clip.size / 1024:.1f} kB",
+        human_size(clip.size),  # the unit of the clip's own caption
         loudness(clip),
     ]
-    return f'<div style="color:#555;font-size:0.9em">{esc(" · ".join(parts))}</div>'
+    return f'<div style="color:{MUTED};font-size:0.9em">{esc(" · ".join(parts))}</div>'
 
 
 def error_box(message: str) -> str:
+    """Something went wrong: a red edge, the theme's text on the theme's panel colour."""
+    return _box("tts-nb-error", "var(--jp-error-color1, #dc3545)", message)
+
+
+def note_box(message: str) -> str:
+    """Something the user did or should know, not an error (e.g. their own Cancel)."""
+    return _box("tts-nb-note", "var(--jp-border-color1, #8c8c8c)", message)
+
+
+def _box(kind: str, edge: str, message: str) -> str:
     return (
-        '<div class="tts-nb-error" style="border-left:4px solid #dc3545;background:#fdf0f1;'
-        f'padding:4px 8px;white-space:pre-wrap">{esc(message)}</div>'
+        f'<div class="{kind}" style="border-left:4px solid {edge};background:{PANEL};'
+        f'color:{TEXT};padding:4px 8px;white-space:pre-wrap">{esc(message)}</div>'
     )
 
 

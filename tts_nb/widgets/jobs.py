@@ -124,8 +124,7 @@ class JobsPanel(widgets.VBox):
             return
         job = selected[0]
         self.message.value = ""
-        frame = job.history.drop(columns=["job", "provider"])
-        self.history.value = f"<b>history of {_html.esc(job.id)}</b>" + _html.table(frame)
+        self.history.value = f"<b>history of {_html.esc(job.id)}</b>" + _html.table(job.history)
 
     def close(self) -> None:
         self._closed = True

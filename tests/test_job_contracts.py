@@ -1,0 +1,716 @@
+"""The job engine as a provider and a user see it: which requests go out when (on a virtual
+clock), the history rows, the final state and the error's words; and the scheduler under it
+(what runs when, in which lane, what is dropped).
+
+A scripted HTTP adapter answers the transport's requests in order (no sockets), so the real
+Transport and Job code run end to end and every request's virtual time is logged. Written
+against mutmut's survivors (pyproject.toml [tool.mutmut], tests/mutation-equivalents.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
+
+import tts_nb as tn
+from tts_nb import job as job_module
+from tts_nb import scheduler as scheduler_module
+from tts_nb.errors import BadAudio
+from tts_nb.job import Job, Observation, state_for_error
+from tts_nb.policy import DurationModel
+from tts_nb.scheduler import Scheduler
+from tts_nb.state import State
+from tts_nb.transport import Transport
+
+from .conftest import wait_until
+
+API = "http://api.test/v1/"
+KEY = "sk-contract-secret-0123"
+STATES = {
+    "queued": State.PENDING,
+    "running": State.RUNNING,
+    "done": State.SUCCEEDED,
+    "failed": State.FAILED,
+    "unpaid": State.PAYMENT_REQUIRED,
+    "gone": State.NOT_FOUND,
+    "expired": State.EXPIRED,
+    "timeout": State.TIMED_OUT,
+}
+
+
+def answer(status=200, body=None, headers=None):
+    """One scripted HTTP answer: JSON for dicts, raw bytes otherwise."""
+    if isinstance(body, dict):
+        return status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body)
+    return status, {"Content-Type": "audio/wav", **(headers or {})}, body or b""
+
+
+class Script(requests.adapters.BaseAdapter):
+    """Answers requests in order; logs (virtual time, method, path) of each."""
+
+    def __init__(self, clock, answers):
+        super().__init__()
+        self.clock = clock
+        self.answers = list(answers)
+        self.log: list[tuple[float, str, str]] = []
+
+    def send(self, request, **kwargs):
+        self.log.append((self.clock.now(), request.method, request.path_url))
+        if not self.answers:
+            raise AssertionError(f"unexpected request {request.method} {request.path_url}")
+        status, headers, body = self.answers.pop(0)
+        response = requests.Response()
+        response.status_code = status
+        response.headers = CaseInsensitiveDict(headers)
+        response.raw = io.BytesIO(body.encode() if isinstance(body, str) else body)
+        response.url = request.url
+        response.request = request
+        return response
+
+    def close(self):
+        pass
+
+
+class Operation:
+    """A minimal provider protocol: POST jobs, GET jobs/<id>, GET audio/<id>."""
+
+    provider = "acme"
+    kind = "speak"
+
+    def submit(self, call):
+        data = call.request_json("POST", "jobs", json_body={"text": "hi", "key": KEY})
+        return self.observe(data)
+
+    def poll(self, call, ids):
+        return self.observe(call.request_json("GET", f"jobs/{ids['id']}"))
+
+    def fetch(self, call, ids, seen):
+        body = call.request("GET", f"audio/{ids['id']}").content
+        if body == b"broken":
+            raise BadAudio("acme: the audio is broken", provider="acme")
+        return body
+
+    def observe(self, data):
+        if "crash" in data:
+            raise ValueError(f"parser bug near {data['crash']}")
+        return Observation(
+            STATES[data["status"]],
+            raw_status=data["status"],
+            ids={"id": data["id"]} if "id" in data else {},
+            message=data.get("message"),
+        )
+
+
+class Cancelling(Operation):
+    def cancel(self, call, ids):
+        call.request("DELETE", f"jobs/{ids['id']}")
+        return "acme deleted the job"
+
+
+def make_job(
+    answers,
+    *,
+    policy=None,
+    min_interval=1.0,
+    timeout=100.0,
+    operation=None,
+    model=None,
+    start=True,
+):
+    clock = tn.VirtualClock()
+    scheduler = Scheduler(clock)
+    transport = Transport(API, provider="acme", secrets=lambda: [KEY], retries=0)
+    script = Script(clock, answers)
+    transport.session.mount("http://", script)
+    job = Job(
+        operation or Operation(),
+        transport=transport,
+        scheduler=scheduler,
+        policy=policy or tn.Fixed(5),
+        min_interval=min_interval,
+        timeout=timeout,
+        request={"text": "hi"},
+        duration_model=model,
+        text_length=2,
+    )
+    if start:
+        job.start()
+    return job, scheduler, script
+
+
+def run(answers, **kwargs):
+    job, scheduler, script = make_job(answers, **kwargs)
+    scheduler.run_virtual()
+    return job, script
+
+
+def times(script, method=None):
+    return [t for t, m, _ in script.log if method is None or m == method]
+
+
+def notes(job):
+    return [row["note"] for row in job.rows if row["note"]]
+
+
+SUBMITTED = answer(200, {"id": "j1", "status": "queued"})
+RUNNING = answer(200, {"id": "j1", "status": "running"})
+DONE = answer(200, {"id": "j1", "status": "done"})
+AUDIO = answer(200, b"RIFF-audio")
+
+
+# ------------------------------------------------------------------ the happy path
+def test_a_job_submits_polls_and_fetches_with_one_history_row_per_exchange():
+    job, script = run([SUBMITTED, RUNNING, DONE, AUDIO])
+    assert job.state is State.SUCCEEDED and job.wait(0) == b"RIFF-audio"
+    assert [(m, p) for _, m, p in script.log] == [
+        ("POST", "/v1/jobs"),
+        ("GET", "/v1/jobs/j1"),
+        ("GET", "/v1/jobs/j1"),
+        ("GET", "/v1/audio/j1"),
+    ]
+    assert times(script) == [0, 5, 10, 10]
+    rows = job.rows
+    assert [r["n"] for r in rows] == [1, 2, 3, 4]
+    assert [r["step"] for r in rows] == ["submit", "poll", "poll", "fetch"]
+    assert [r["raw_status"] for r in rows] == ["queued", "running", "done", None]
+    assert [r["state"] for r in rows] == ["PENDING", "RUNNING", "SUCCEEDED", "SUCCEEDED"]
+    assert [r["next_poll_in_s"] for r in rows] == [5, 5, None, None]
+    assert [r["http_status"] for r in rows] == [200, 200, 200, 200]
+    assert all(r["job"] == job.id and r["provider"] == "acme" for r in rows)
+    assert job.polls == 2 and job.provider_ids == {"id": "j1"}
+    assert job.clip == b"RIFF-audio" and job.finished_at is not None
+    assert job.next_poll_at is None
+    assert KEY not in json.dumps(job.rows, default=str)
+
+
+def test_the_status_line_and_repr_say_what_the_job_did():
+    job, _ = run([SUBMITTED, RUNNING, DONE, AUDIO])
+    assert job.status_line() == f"acme speak {job.id}: SUCCEEDED (done), 2 polls, 10.0 s"
+    assert repr(job) == f"<Job acme:{job.id} [SUCCEEDED] polls=2 10.0s>"
+    fresh, _, _ = make_job([], start=False)
+    assert repr(fresh) == f"<Job acme:{fresh.id} [PENDING] 0.0s>"
+    assert fresh.status_line() == f"acme speak {fresh.id}: PENDING, 0 polls, 0.0 s"
+
+
+def test_the_status_line_ends_with_the_error():
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": "failed", "message": "no"})])
+    assert job.status_line().endswith("FAILED (failed), 1 polls, 5.0 s — no")
+
+
+def test_a_job_learns_its_duration_between_the_last_two_looks():
+    model = DurationModel(prior=(0.0, 0.0))
+    model.MIN_SAMPLES = 1
+    run([SUBMITTED, RUNNING, RUNNING, DONE, AUDIO], model=model)
+    # last seen running at 10 s, done at 15 s: it ended at about 12.5 s
+    assert model.predict(2) == pytest.approx(12.5)
+
+
+def test_a_job_done_at_its_first_look_learns_half_way_from_the_submit():
+    model = DurationModel(prior=(0.0, 0.0))
+    model.MIN_SAMPLES = 1
+    run([SUBMITTED, DONE, AUDIO], model=model)
+    assert model.predict(2) == pytest.approx(2.5)
+
+
+# ------------------------------------------------------------------ polls and Retry-After
+def test_a_429_on_a_poll_waits_as_long_as_asked_then_polls_again():
+    job, script = run(
+        [SUBMITTED, answer(429, {"error": "slow down"}, {"Retry-After": "12"}), DONE, AUDIO]
+    )
+    assert job.state is State.SUCCEEDED
+    assert times(script, "GET") == [5, 17, 17]
+    row = job.rows[1]
+    assert row["http_status"] == 429 and row["next_poll_in_s"] == 12
+    assert row["note"].startswith("transient: acme answered 429 to GET")
+    assert row["note"].endswith("— polling again")
+    assert job.polls == 2
+
+
+def test_a_5xx_on_a_poll_is_polled_again_on_the_plan():
+    job, script = run([SUBMITTED, answer(502, {"error": "bad gateway"}), DONE, AUDIO])
+    assert job.state is State.SUCCEEDED
+    assert times(script, "GET") == [5, 10, 10]
+    assert "polling again" in job.rows[1]["note"]
+
+
+@pytest.mark.parametrize(
+    "status, state, error",
+    [
+        (404, State.NOT_FOUND, tn.NotFound),
+        (401, State.FAILED, tn.AuthError),
+        (402, State.PAYMENT_REQUIRED, tn.QuotaError),
+        (400, State.FAILED, tn.InvalidInput),
+    ],
+)
+def test_a_verdict_on_a_poll_ends_the_job(status, state, error):
+    job, script = run([SUBMITTED, answer(status, {"error": "verdict"})])
+    assert job.state is state
+    assert len(script.log) == 2
+    with pytest.raises(error, match="verdict"):
+        job.wait(0)
+    assert job.rows[-1]["state"] == state.value
+
+
+def test_retry_after_past_the_deadline_gives_up_and_says_why():
+    job, script = run(
+        [SUBMITTED, answer(429, {"error": "later"}, {"Retry-After": "500"})], timeout=60
+    )
+    assert job.state is State.TIMED_OUT and len(script.log) == 2
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0)
+    text = str(caught.value)
+    assert f"acme job {job.id} still not finished after 5 s and 1 polls" in text
+    assert "the server asked to wait 500 s, past the deadline" in text
+    assert "policy=tn.Fixed(5, timeout=1800)" in text
+
+
+def test_the_deadline_message_names_the_deadline_and_the_last_status():
+    job, script = run([SUBMITTED, RUNNING, RUNNING, RUNNING], timeout=12)
+    assert times(script, "GET") == [5, 10, 12]
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0)
+    text = str(caught.value)
+    assert "still not finished after 12 s and 3 polls (last status 'running')" in text
+    assert "the deadline of 12 s passed" in text
+    assert job.rows[-1]["state"] == "TIMED_OUT"
+
+
+def test_max_polls_message_names_the_policy_limit():
+    job, _ = run([SUBMITTED, RUNNING, RUNNING], policy=tn.Fixed(5, max_polls=2))
+    with pytest.raises(tn.JobTimeout, match="the policy allows 2 polls"):
+        job.wait(0)
+
+
+@pytest.mark.parametrize(
+    "status, state, error",
+    [
+        ("failed", State.FAILED, tn.JobFailed),
+        ("unpaid", State.PAYMENT_REQUIRED, tn.QuotaError),
+        ("gone", State.NOT_FOUND, tn.NotFound),
+        ("timeout", State.TIMED_OUT, tn.JobTimeout),
+    ],
+)
+def test_a_terminal_status_ends_the_job_with_its_error(status, state, error):
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": status})])
+    assert job.state is state
+    with pytest.raises(error, match=f"acme reported '{status}'"):
+        job.wait(0)
+    assert job.rows[-1]["note"] == f"acme reported '{status}'."
+
+
+def test_a_failure_keeps_the_providers_message_and_raw_status():
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": "failed", "message": "bad"})])
+    with pytest.raises(tn.JobFailed) as caught:
+        job.wait(0)
+    assert caught.value.message == "bad" and caught.value.raw_status == "failed"
+    assert caught.value.job is job and job.error is caught.value
+    assert caught.value.args == ("bad",)
+    assert notes(job) == ["bad"]  # noted once, at the end
+
+
+def test_a_running_message_is_noted_on_its_row():
+    job, _ = run(
+        [SUBMITTED, answer(200, {"id": "j1", "status": "running", "message": "40 %"}), DONE, AUDIO]
+    )
+    assert job.rows[1]["note"] == "40 %"
+
+
+def test_secrets_in_statuses_and_errors_are_masked():
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": "failed", "message": KEY})])
+    with pytest.raises(tn.JobFailed) as caught:
+        job.wait(0)
+    assert KEY not in caught.value.message and KEY not in repr(caught.value)
+    assert KEY not in json.dumps(job.rows, default=str)
+
+
+# ------------------------------------------------------------------ submit
+def test_a_refused_submit_is_sent_again_after_retry_after_and_says_nothing_was_charged():
+    refused = answer(429, {"error": "busy"}, {"Retry-After": "7"})
+    job, script = run([refused, SUBMITTED, DONE, AUDIO])
+    assert job.state is State.SUCCEEDED
+    assert times(script, "POST") == [0, 7]
+    assert job.rows[0]["note"].endswith(
+        "not accepted (429); submitting again in 7 s, nothing was charged"
+    )
+
+
+def test_a_refused_submit_waits_at_least_the_minimum_interval():
+    refused = answer(503, {"error": "busy"}, {"Retry-After": "1"})
+    job, script = run([refused, SUBMITTED, DONE, AUDIO], min_interval=4)
+    assert times(script, "POST") == [0, 4]
+    assert "not accepted (503); submitting again in 4 s" in job.rows[0]["note"]
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        answer(429, {"error": "busy"}),  # no Retry-After: no hint when to come back
+        answer(500, {"error": "oops"}, {"Retry-After": "1"}),  # not a refusal
+    ],
+)
+def test_a_submit_is_not_sent_again_without_a_refusal_and_a_retry_after(refused):
+    job, script = run([refused])
+    assert times(script, "POST") == [0]
+    assert job.state is State.FAILED
+
+
+def test_a_refused_submit_whose_retry_after_passes_the_deadline_is_not_resent():
+    refused = answer(429, {"error": "busy"}, {"Retry-After": "30"})
+    job, script = run([refused], timeout=20)
+    assert times(script, "POST") == [0]
+    assert job.state is State.FAILED
+    boundary, script = run([refused, SUBMITTED, DONE, AUDIO], timeout=30)
+    assert times(script, "POST") == [0, 30]
+
+
+def test_a_submit_answered_2xx_but_unreadable_is_unconfirmed_and_not_resent():
+    job, script = run([answer(200, b"not json")])
+    assert len(script.log) == 1 and job.state is State.FAILED
+    assert job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError) as caught:
+        job.wait(0)
+    assert caught.value.maybe_sent
+    assert "did NOT send it again" in caught.value.message
+    assert "force=True" in caught.value.message
+
+
+def test_a_submit_refused_outright_is_not_unconfirmed():
+    job, _ = run([answer(400, {"error": "text too long"})])
+    assert job.state is State.FAILED and not job.submit_unconfirmed
+    with pytest.raises(tn.InvalidInput) as caught:
+        job.wait(0)
+    assert "did NOT send" not in caught.value.message
+
+
+def test_a_5xx_submit_is_not_unconfirmed_but_fails():
+    job, _ = run([answer(500, {"error": "oops"})])
+    assert not job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError, match="did not send the request again"):
+        job.wait(0)
+
+
+def test_a_parser_crash_on_submit_ends_the_job_with_a_clear_unconfirmed_error():
+    job, _ = run([answer(200, {"crash": KEY})])
+    assert job.state is State.FAILED and job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError) as caught:
+        job.wait(0)
+    text = caught.value.message
+    assert text.startswith(
+        "acme: unexpected problem while handling the answer: ValueError: parser bug near ••••."
+    )
+    assert "Please report it." in text and "did NOT send it again" in text
+    assert KEY not in text
+
+
+def test_a_parser_crash_on_a_poll_is_not_called_unconfirmed():
+    job, _ = run([SUBMITTED, answer(200, {"crash": "x"})])
+    assert job.state is State.FAILED and not job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError) as caught:
+        job.wait(0)
+    assert "did NOT send" not in caught.value.message
+    assert caught.value.message.endswith("Please report it.")
+
+
+def test_the_ledger_sees_the_submit_start_before_the_request_goes_out():
+    job, scheduler, script = make_job([SUBMITTED, DONE, AUDIO], start=False)
+    seen = []
+    job.observe(lambda j: seen.append((j.submit_started_at is not None, len(script.log))))
+    job.start()
+    scheduler.run_virtual()
+    assert seen[0] == (True, 0)
+
+
+# ------------------------------------------------------------------ fetch
+def test_a_broken_download_is_fetched_again_up_to_three_times():
+    broken = answer(200, b"broken")
+    job, script = run([SUBMITTED, DONE, broken, broken, AUDIO], min_interval=2)
+    assert job.state is State.SUCCEEDED and job.wait(0) == b"RIFF-audio"
+    assert times(script, "GET")[1:] == [5, 7, 9]
+    assert notes(job)[0] == "transient: acme: the audio is broken — fetching again"
+
+
+def test_a_download_broken_three_times_fails():
+    broken = answer(200, b"broken")
+    job, script = run([SUBMITTED, DONE, broken, broken, broken])
+    assert job.state is State.FAILED and len(script.log) == 5
+    with pytest.raises(BadAudio):
+        job.wait(0)
+
+
+def test_a_refused_download_waits_its_retry_after():
+    refused = answer(503, {"error": "later"}, {"Retry-After": "6"})
+    job, script = run([SUBMITTED, DONE, refused, AUDIO])
+    assert job.state is State.SUCCEEDED
+    assert times(script, "GET")[1:] == [5, 11]
+
+
+def test_an_expired_download_is_not_fetched_again():
+    job, script = run([SUBMITTED, DONE, answer(410, {"error": "expired"})])
+    assert job.state is State.NOT_FOUND and len(script.log) == 3
+
+
+# ------------------------------------------------------------------ cancel and wait
+def test_cancel_stops_polling_and_notes_it():
+    job, scheduler, script = make_job([SUBMITTED, RUNNING, RUNNING])
+    scheduler.run_virtual(until=6)
+    assert job.cancel() is True
+    scheduler.run_virtual()
+    assert len(script.log) == 2 and job.state is State.CANCELLED
+    assert (
+        job.rows[-1]["note"] == "cancelled: polling stopped; the provider may still finish the job"
+    )
+    assert job.finished_at is not None and job.cancelled()
+    assert job.cancel() is False  # already over
+
+
+def test_cancel_asks_a_provider_that_can_delete_the_job():
+    job, scheduler, script = make_job(
+        [SUBMITTED, RUNNING, answer(204, b"")], operation=Cancelling()
+    )
+    scheduler.run_virtual(until=6)
+    job.cancel()
+    scheduler.run_virtual()
+    assert [m for _, m, _ in script.log] == ["POST", "GET", "DELETE"]
+    assert notes(job)[-2:] == [
+        "cancelled: polling stopped; asking acme to delete the job",
+        "acme deleted the job",
+    ]
+
+
+def test_a_failed_remote_cancel_is_noted_in_the_providers_name():
+    job, scheduler, _ = make_job(
+        [SUBMITTED, RUNNING, answer(500, {"error": "no"})], operation=Cancelling()
+    )
+    scheduler.run_virtual(until=6)
+    job.cancel()
+    scheduler.run_virtual()
+    assert notes(job)[-1].startswith("acme was not told to delete the job: acme answered 500")
+
+
+def test_a_cancel_before_the_submit_sends_nothing():
+    job, scheduler, script = make_job([], start=False)
+    job.cancel()
+    job.start()
+    scheduler.run_virtual()
+    assert script.log == [] and job.state is State.CANCELLED
+
+
+def test_a_late_accept_after_a_cancel_keeps_the_ids_and_says_so():
+    class Slow(Operation):
+        def submit(self, call):
+            seen = super().submit(call)
+            job.cancel()  # the user cancels while the submit is on the wire
+            return seen
+
+    job, scheduler, script = make_job([SUBMITTED], operation=Slow(), start=False)
+    job.start()
+    scheduler.run_virtual()
+    assert job.state is State.CANCELLED and job.provider_ids == {"id": "j1"}
+    assert len(script.log) == 1
+    assert any(
+        "the submit was accepted after the cancel (ids ['id'] kept)" in n for n in notes(job)
+    )
+
+
+def test_waiting_too_short_leaves_the_job_running_and_says_so():
+    job, scheduler, _ = make_job([SUBMITTED, RUNNING])
+    scheduler.run_virtual(until=6)
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0.01)
+    assert caught.value.still_running
+    assert f"acme job {job.id} is still RUNNING after waiting 0.01 s" in str(caught.value)
+    assert not job.done()
+
+
+# ------------------------------------------------------------------ errors and states
+@pytest.mark.parametrize(
+    "error, state",
+    [
+        (tn.QuotaError("q", status_code=402), State.PAYMENT_REQUIRED),
+        (tn.QuotaError("q"), State.PAYMENT_REQUIRED),
+        (tn.QuotaError("q", status_code=429), State.FAILED),
+        (tn.QuotaError("q", status_code=403), State.FAILED),
+        (tn.ExpiredResult("e"), State.EXPIRED),
+        (tn.NotFound("n"), State.NOT_FOUND),
+        (tn.JobTimeout("t"), State.TIMED_OUT),
+        (tn.AuthError("a"), State.FAILED),
+    ],
+)
+def test_each_error_ends_a_job_in_its_state(error, state):
+    assert state_for_error(error) is state
+
+
+# ------------------------------------------------------------------ the registry
+def test_finished_jobs_beyond_the_limit_are_let_go_running_ones_kept(monkeypatch):
+    monkeypatch.setattr(job_module, "_registry", [])
+    monkeypatch.setattr(job_module, "KEEP_FINISHED", 2)
+    done = [run([SUBMITTED, DONE, AUDIO])[0] for _ in range(3)]
+    running, scheduler, _ = make_job([SUBMITTED, RUNNING])
+    scheduler.run_virtual(until=6)
+    assert tn.all_jobs() == [done[1], done[2], running]
+    monkeypatch.setattr(job_module, "KEEP_FINISHED", 0)
+    assert tn.all_jobs() == [running]
+
+
+def test_forget_lets_go_of_finished_jobs_only(monkeypatch):
+    monkeypatch.setattr(job_module, "_registry", [])
+    first, second = (run([SUBMITTED, DONE, AUDIO])[0] for _ in range(2))
+    running, scheduler, _ = make_job([SUBMITTED, RUNNING])
+    scheduler.run_virtual(until=6)
+    assert tn.forget(first.id) == 1
+    assert tn.all_jobs() == [second, running]
+    assert tn.forget(running) == 0
+    assert tn.forget() == 1
+    assert tn.all_jobs() == [running]
+
+
+# ------------------------------------------------------------------ the scheduler
+
+
+def test_virtual_calls_run_in_time_order_with_the_clock_at_their_time():
+    clock = tn.VirtualClock()
+    scheduler = Scheduler(clock)
+    ran = []
+    for when, name in ((3.0, "c"), (1.0, "a"), (2.0, "b"), (1.0, "a2")):
+        scheduler.call_at(when, lambda n=name: ran.append((n, clock.now())))
+    assert scheduler.pending() == 4 and ran == []
+    scheduler.run_virtual()
+    assert ran == [("a", 1.0), ("a2", 1.0), ("b", 2.0), ("c", 3.0)]
+    assert scheduler.pending() == 0
+
+
+def test_run_virtual_until_stops_there_and_sets_the_clock():
+    clock = tn.VirtualClock()
+    scheduler = Scheduler(clock)
+    ran = []
+    scheduler.call_at(5.0, lambda: ran.append(5))
+    scheduler.call_at(10.0, lambda: ran.append(10))
+    scheduler.run_virtual(until=5.0)
+    assert ran == [5] and clock.now() == 5.0
+    scheduler.run_virtual(until=7.5)
+    assert ran == [5] and clock.now() == 7.5 and scheduler.pending() == 1
+    scheduler.run_virtual()
+    assert ran == [5, 10] and clock.now() == 10.0
+
+
+def test_cancelled_calls_are_dropped_and_not_counted():
+    scheduler = Scheduler(tn.VirtualClock())
+    ran = []
+    timer = scheduler.call_at(1.0, lambda: ran.append("x"))
+    scheduler.call_at(2.0, lambda: ran.append("y"))
+    timer.cancel()
+    assert timer.cancelled and scheduler.pending() == 1
+    scheduler.run_virtual()
+    assert ran == ["y"]
+
+
+def test_call_soon_runs_at_the_current_time_and_calls_scheduled_while_running_run_too():
+    clock = tn.VirtualClock(start=4.0)
+    scheduler = Scheduler(clock)
+    ran = []
+
+    def first():
+        ran.append(("first", clock.now()))
+        scheduler.call_at(clock.now() + 2, lambda: ran.append(("second", clock.now())))
+
+    timer = scheduler.call_soon(first, download=True)
+    assert timer.when == 4.0 and timer.download is True
+    scheduler.run_virtual()
+    assert ran == [("first", 4.0), ("second", 6.0)]
+
+
+def test_run_virtual_needs_a_virtual_clock():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    try:
+        assert not scheduler.virtual
+        with pytest.raises(RuntimeError, match="needs a VirtualClock"):
+            scheduler.run_virtual()
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_real_scheduler_runs_due_calls_on_worker_threads_in_their_lanes():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    seen: dict[str, str] = {}
+    try:
+        now = scheduler.clock.now()
+        scheduler.call_at(
+            now + 0.05, lambda: seen.setdefault("poll", threading.current_thread().name)
+        )
+        scheduler.call_soon(
+            lambda: seen.setdefault("fetch", threading.current_thread().name), download=True
+        )
+        wait_until(lambda: len(seen) == 2, "both calls ran")
+        assert seen["poll"].startswith("tts_nb-worker")
+        assert seen["fetch"].startswith("tts_nb-download")
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_stalled_download_never_holds_up_a_poll():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    release = threading.Event()
+    polled = threading.Event()
+    try:
+        scheduler.call_soon(lambda: release.wait(10), download=True)
+        scheduler.call_soon(polled.set)
+        assert polled.wait(5)
+    finally:
+        release.set()
+        scheduler.shutdown()
+
+
+def test_a_later_call_waits_for_its_time_and_an_earlier_one_jumps_ahead():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    order = []
+    try:
+        now = scheduler.clock.now()
+        scheduler.call_at(now + 0.4, lambda: order.append("late"))
+        scheduler.call_at(now + 0.1, lambda: order.append("early"))
+        wait_until(lambda: len(order) == 2, "both ran")
+        assert order == ["early", "late"]
+        assert scheduler.clock.now() - now >= 0.4
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_given_executor_takes_both_kinds_of_work():
+    pool = ThreadPoolExecutor(1, thread_name_prefix="mine")
+    scheduler = Scheduler(executor=pool)
+    names = []
+    try:
+        assert scheduler.executor is pool and scheduler.downloads is pool
+        scheduler.call_soon(lambda: names.append(threading.current_thread().name), download=True)
+        wait_until(lambda: names, "the download ran")
+        assert names[0].startswith("mine")
+    finally:
+        scheduler.shutdown()
+    assert pool._shutdown
+
+
+def test_after_shutdown_nothing_more_is_accepted_and_waiting_calls_are_dropped():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    ran = []
+    scheduler.call_at(scheduler.clock.now() + 0.2, lambda: ran.append(1))
+    scheduler.shutdown()
+    assert scheduler.pending() == 0
+    with pytest.raises(RuntimeError, match="the scheduler was shut down"):
+        scheduler.call_soon(lambda: ran.append(2))
+    assert ran == []
+    assert scheduler.executor._shutdown and scheduler.downloads._shutdown
+
+
+def test_there_is_one_default_scheduler_per_process(monkeypatch):
+    monkeypatch.setattr(scheduler_module, "_default", None)
+    first = scheduler_module.default_scheduler()
+    try:
+        assert scheduler_module.default_scheduler() is first
+        assert not first.virtual
+    finally:
+        first.shutdown()

@@ -1,0 +1,1 @@
+"""Behavioural contracts found by mutation testing (pyproject.toml [tool.mutmut])."""
