@@ -46,7 +46,7 @@ class FrozenModel:
     def predict(self, characters: int) -> Prediction:
         return self.prediction
 
-    def observe(self, characters: int, seconds: float) -> None:
+    def observe_interval(self, characters: int, low: float, high: float) -> None:
         pass
 
 

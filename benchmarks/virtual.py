@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from tts_nb import job as job_module
 from tts_nb.clock import VirtualClock
 from tts_nb.job import Job, Observation
 from tts_nb.policy import DurationModel, PollPolicy
+from tts_nb.runtime import current
 from tts_nb.scheduler import Scheduler
 from tts_nb.state import State
 from tts_nb.transport import Transport
@@ -83,8 +83,8 @@ def run_policy(
 ) -> list[Outcome]:
     """Run `jobs` (characters, duration, arrival) under `policy`; one shared duration model.
 
-    `model` is anything with `predict(characters)` and `observe(characters, seconds)`: a
-    `DurationModel` (the client's), or None for no prediction at all.
+    `model` is anything with `predict(characters)` and `observe_interval(characters, low,
+    high)`: a `DurationModel` (the client's), or None for no prediction at all.
     """
     clock = VirtualClock()
     scheduler = Scheduler(clock)
@@ -129,8 +129,9 @@ def forget(jobs: Iterable[Job]) -> None:
     """Drop benchmark jobs from the process's job registry (`tn.jobs()`), which keeps every job
     of a kernel for its tables: a sweep starts hundreds of thousands of them."""
     gone = {id(job) for job in jobs}
-    with job_module._registry_lock:
-        job_module._registry[:] = [j for j in job_module._registry if id(j) not in gone]
+    runtime = current()
+    with runtime.jobs_lock:
+        runtime.jobs[:] = [j for j in runtime.jobs if id(j) not in gone]
 
 
 def new_model(prior: tuple[float, float]) -> DurationModel:
@@ -140,7 +141,8 @@ def new_model(prior: tuple[float, float]) -> DurationModel:
 
 @dataclass(frozen=True)
 class Summary:
-    """Per policy: polls per job and detection lag (median, p95), give-ups, the fastest poll."""
+    """Per policy: polls per job and detection lag (median, p95, mean), give-ups, the fastest
+    poll."""
 
     jobs: int
     polls_median: float
@@ -150,6 +152,8 @@ class Summary:
     gave_up: int
     gave_up_before_deadline: int
     min_gap: float
+    polls_mean: float = float("nan")
+    lag_mean: float = float("nan")
 
     @classmethod
     def of(cls, outcomes: Sequence[Outcome], deadline: float) -> Summary:
@@ -164,4 +168,6 @@ class Summary:
             gave_up=sum(o.gave_up for o in outcomes),
             gave_up_before_deadline=sum(o.gave_up and o.duration <= deadline for o in outcomes),
             min_gap=min(o.min_gap for o in outcomes),
+            polls_mean=float(polls.mean()),
+            lag_mean=float(lags.mean()) if lags.size else float("nan"),
         )

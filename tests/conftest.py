@@ -11,7 +11,6 @@ from typing import TypeVar
 import pytest
 
 import tts_nb as tn
-from tts_nb.providers import typecast as typecast_module
 from tts_nb.scheduler import Scheduler
 from tts_nb.simulator import Simulator
 
@@ -60,10 +59,11 @@ def wait_until(condition: Callable[[], T], what: str, timeout: float = 10.0) -> 
 
 @pytest.fixture(autouse=True)
 def _no_keys_in_env(monkeypatch, tmp_path):
-    """Tests never see the developer's keys, .env file or job ledger (each test has its own)."""
+    """Tests never see the developer's keys, .env file or job ledger (each test has its own),
+    nor another test's jobs, gates, notice or detected Typecast APIs (`tn.reset()`)."""
     for name in KEY_VARS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(typecast_module, "_detected", {})  # which API each key is: per test
+    tn.reset()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TTS_NB_LEDGER", str(tmp_path / "ledger"))
 

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from benchmarks import executor, policies, realtime, scale
-from benchmarks.workloads import WORKLOADS
+from benchmarks.workloads import HOSTILE, WORKLOADS
 from tts_nb.simulator import Simulator
 
 
@@ -42,6 +42,28 @@ def test_camb_adaptive_default_halves_the_js_samples_polls_at_no_more_lag():
     assert js.polls_median >= 2 * default.polls_median
     assert default.lag_median <= js.lag_median
     assert js.gave_up > 0 and default.gave_up == 0  # 30 polls x 10 s gives up on long jobs
+
+
+@pytest.mark.parametrize("label", [*sorted(WORKLOADS), *sorted(HOSTILE)])
+def test_warm_adaptive_meets_issue_15s_goals_against_the_optimum(label):
+    """What `--quick` prints for the goals: the warm adaptive default against the optimal
+    schedule (mean polls at equal mean lag, p95 lag at equal median polls; on the hostile
+    workloads mean cost, no early give-up, the minimum interval kept)."""
+    workload = {**WORKLOADS, **HOSTILE}[label]
+    points = policies.measure(workload, n=200, quick=True, families={"warm"})
+    best = policies.reference(workload, n=200, quick=True)
+    results = policies.goals(points, workload, best)
+    assert results and all(passed for _, passed in results), results
+    assert label in policies.versus(points, best) and label in policies.frontier_table(label, best)
+    assert policies.headline(points, {label: best}).count(label) == 2  # adaptive, optimum
+
+
+@pytest.mark.parametrize("provider", sorted(WORKLOADS))
+def test_a_kernel_warmed_from_the_ledger_sees_its_first_jobs_done_sooner(provider):
+    runs = policies.cold_start(WORKLOADS[provider], earlier=50)
+    fresh, ledger = runs["fresh"], runs["ledger"]
+    assert fresh.jobs == ledger.jobs == 10 and ledger.gave_up == 0
+    assert ledger.lag_mean < 0.5 * fresh.lag_mean, (fresh, ledger)
 
 
 def test_polls_on_curve_interpolates_and_clamps():

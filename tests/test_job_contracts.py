@@ -19,11 +19,10 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 import tts_nb as tn
-from tts_nb import job as job_module
+from tts_nb import runtime as runtime_module
 from tts_nb import scheduler as scheduler_module
 from tts_nb.errors import BadAudio
 from tts_nb.job import Job, Observation, state_for_error
-from tts_nb.policy import DurationModel
 from tts_nb.scheduler import Scheduler
 from tts_nb.state import State
 from tts_nb.transport import Transport
@@ -57,11 +56,12 @@ class Script(requests.adapters.BaseAdapter):
     def __init__(self, clock, answers):
         super().__init__()
         self.clock = clock
+        self.t0 = clock.now()  # times are logged from here: the clock does not start at 0
         self.answers = list(answers)
         self.log: list[tuple[float, str, str]] = []
 
     def send(self, request, **kwargs):
-        self.log.append((self.clock.now(), request.method, request.path_url))
+        self.log.append((self.clock.now() - self.t0, request.method, request.path_url))
         if not self.answers:
             raise AssertionError(f"unexpected request {request.method} {request.path_url}")
         status, headers, body = self.answers.pop(0)
@@ -122,10 +122,12 @@ def make_job(
     operation=None,
     model=None,
     start=True,
+    retry=None,
 ):
-    clock = tn.VirtualClock()
+    clock = tn.VirtualClock(start=1000.0)
     scheduler = Scheduler(clock)
-    transport = Transport(API, provider="acme", secrets=lambda: [KEY], retries=0)
+    options = {} if retry is None else {"retry": retry}
+    transport = Transport(API, provider="acme", secrets=lambda: [KEY], retries=0, **options)
     script = Script(clock, answers)
     transport.session.mount("http://", script)
     job = Job(
@@ -203,19 +205,30 @@ def test_the_status_line_ends_with_the_error():
     assert job.status_line().endswith("FAILED (failed), 1 polls, 5.0 s — no")
 
 
-def test_a_job_learns_its_duration_between_the_last_two_looks():
-    model = DurationModel(prior=(0.0, 0.0))
-    model.MIN_SAMPLES = 1
+class IntervalModel:
+    """Records what a job teaches its duration model."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float, float]] = []
+
+    def predict(self, characters: int) -> None:
+        return None
+
+    def observe_interval(self, characters: int, low: float, high: float) -> None:
+        self.seen.append((characters, low, high))
+
+
+def test_a_job_teaches_the_interval_between_the_last_two_looks():
+    model = IntervalModel()
     run([SUBMITTED, RUNNING, RUNNING, DONE, AUDIO], model=model)
-    # last seen running at 10 s, done at 15 s: it ended at about 12.5 s
-    assert model.predict(2) == pytest.approx(12.5)
+    # last seen running at 10 s, done at 15 s: the model gets the interval, not its middle
+    assert model.seen == [(2, pytest.approx(10.0), pytest.approx(15.0))]
 
 
-def test_a_job_done_at_its_first_look_learns_half_way_from_the_submit():
-    model = DurationModel(prior=(0.0, 0.0))
-    model.MIN_SAMPLES = 1
+def test_a_job_done_at_its_first_look_teaches_from_the_submit_to_that_look():
+    model = IntervalModel()
     run([SUBMITTED, DONE, AUDIO], model=model)
-    assert model.predict(2) == pytest.approx(2.5)
+    assert model.seen == [(2, pytest.approx(0.0), pytest.approx(5.0))]
 
 
 # ------------------------------------------------------------------ polls and Retry-After
@@ -458,7 +471,7 @@ def test_an_expired_download_is_not_fetched_again():
 # ------------------------------------------------------------------ cancel and wait
 def test_cancel_stops_polling_and_notes_it():
     job, scheduler, script = make_job([SUBMITTED, RUNNING, RUNNING])
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     assert job.cancel() is True
     scheduler.run_virtual()
     assert len(script.log) == 2 and job.state is State.CANCELLED
@@ -473,7 +486,7 @@ def test_cancel_asks_a_provider_that_can_delete_the_job():
     job, scheduler, script = make_job(
         [SUBMITTED, RUNNING, answer(204, b"")], operation=Cancelling()
     )
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     job.cancel()
     scheduler.run_virtual()
     assert [m for _, m, _ in script.log] == ["POST", "GET", "DELETE"]
@@ -487,7 +500,7 @@ def test_a_failed_remote_cancel_is_noted_in_the_providers_name():
     job, scheduler, _ = make_job(
         [SUBMITTED, RUNNING, answer(500, {"error": "no"})], operation=Cancelling()
     )
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     job.cancel()
     scheduler.run_virtual()
     assert notes(job)[-1].startswith("acme was not told to delete the job: acme answered 500")
@@ -520,7 +533,7 @@ def test_a_late_accept_after_a_cancel_keeps_the_ids_and_says_so():
 
 def test_waiting_too_short_leaves_the_job_running_and_says_so():
     job, scheduler, _ = make_job([SUBMITTED, RUNNING])
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     with pytest.raises(tn.JobTimeout) as caught:
         job.wait(0.01)
     assert caught.value.still_running
@@ -548,21 +561,21 @@ def test_each_error_ends_a_job_in_its_state(error, state):
 
 # ------------------------------------------------------------------ the registry
 def test_finished_jobs_beyond_the_limit_are_let_go_running_ones_kept(monkeypatch):
-    monkeypatch.setattr(job_module, "_registry", [])
-    monkeypatch.setattr(job_module, "KEEP_FINISHED", 2)
+    monkeypatch.setattr(runtime_module, "_current", runtime_module.Runtime())
+    monkeypatch.setattr(runtime_module, "KEEP_FINISHED", 2)
     done = [run([SUBMITTED, DONE, AUDIO])[0] for _ in range(3)]
     running, scheduler, _ = make_job([SUBMITTED, RUNNING])
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     assert tn.all_jobs() == [done[1], done[2], running]
-    monkeypatch.setattr(job_module, "KEEP_FINISHED", 0)
+    monkeypatch.setattr(runtime_module, "KEEP_FINISHED", 0)
     assert tn.all_jobs() == [running]
 
 
 def test_forget_lets_go_of_finished_jobs_only(monkeypatch):
-    monkeypatch.setattr(job_module, "_registry", [])
+    monkeypatch.setattr(runtime_module, "_current", runtime_module.Runtime())
     first, second = (run([SUBMITTED, DONE, AUDIO])[0] for _ in range(2))
     running, scheduler, _ = make_job([SUBMITTED, RUNNING])
-    scheduler.run_virtual(until=6)
+    scheduler.run_virtual(until=1006)
     assert tn.forget(first.id) == 1
     assert tn.all_jobs() == [second, running]
     assert tn.forget(running) == 0
@@ -629,8 +642,9 @@ def test_run_virtual_needs_a_virtual_clock():
     scheduler = Scheduler(max_workers=1, download_workers=1)
     try:
         assert not scheduler.virtual
-        with pytest.raises(RuntimeError, match="needs a VirtualClock"):
+        with pytest.raises(RuntimeError) as caught:
             scheduler.run_virtual()
+        assert str(caught.value) == "run_virtual() needs a VirtualClock"
     finally:
         scheduler.shutdown()
 
@@ -707,10 +721,267 @@ def test_after_shutdown_nothing_more_is_accepted_and_waiting_calls_are_dropped()
 
 
 def test_there_is_one_default_scheduler_per_process(monkeypatch):
-    monkeypatch.setattr(scheduler_module, "_default", None)
+    monkeypatch.setattr(runtime_module, "_current", runtime_module.Runtime())
     first = scheduler_module.default_scheduler()
     try:
         assert scheduler_module.default_scheduler() is first
         assert not first.virtual
     finally:
         first.shutdown()
+
+
+# ------------------------------------------------------------------ the words users read
+ADVICE = (
+    "The submit request may have reached acme, but no usable answer came back, so tts_nb "
+    "does not know the job's id and did NOT send it again (a second submit could be charged "
+    "twice). Check the provider's dashboard; to submit again deliberately, run the request "
+    "again with force=True."
+)
+
+
+def test_an_unconfirmed_submit_gives_the_whole_advice():
+    job, _ = run([answer(200, b"not json")])
+    with pytest.raises(tn.ProviderError) as caught:
+        job.wait(0)
+    assert caught.value.message.endswith(" " + ADVICE)
+    assert caught.value.provider == "acme"
+
+
+def test_a_crash_message_names_the_exception_and_cuts_its_text():
+    class Long(Operation):
+        def poll(self, call, ids):
+            raise RuntimeError("x" * 600)
+
+    job, _ = run([SUBMITTED], operation=Long())
+    with pytest.raises(tn.TTSError) as caught:
+        job.wait(0)
+    assert caught.value.message == (
+        "acme: unexpected problem while handling the answer: RuntimeError: "
+        + "x" * 500
+        + ". Please report it."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_a_crash_whose_text_cannot_be_read_still_ends_the_job():
+    class Unprintable(Exception):
+        def __str__(self):
+            raise ValueError("no text")
+
+    class Broken(Operation):
+        def poll(self, call, ids):
+            raise Unprintable()
+
+    job, _ = run([SUBMITTED], operation=Broken())
+    assert job.state is State.FAILED
+    with pytest.raises(tn.TTSError) as caught:
+        job.wait(0)
+    assert caught.value.message == (
+        "acme: unexpected problem while handling the answer: Unprintable: (no description). "
+        "Please report it."
+    )
+
+
+def test_ctrl_c_in_a_step_ends_the_job_and_propagates():
+    class Interrupted(Operation):
+        def poll(self, call, ids):
+            raise KeyboardInterrupt
+
+    job, scheduler, _ = make_job([SUBMITTED], operation=Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.run_virtual()
+    with pytest.raises(tn.TTSError) as caught:
+        job.wait(0)
+    assert caught.value.message == "acme: interrupted (KeyboardInterrupt) during this step."
+
+
+def test_a_cancelled_job_says_it_has_no_result():
+    job, scheduler, _ = make_job([SUBMITTED, RUNNING])
+    scheduler.run_virtual(until=1006)
+    job.cancel()
+    with pytest.raises(tn.TTSError) as caught:
+        job.wait(0)
+    assert caught.value.message == (
+        f"acme job {job.id} was cancelled, so it has no result; job.history shows what "
+        "reached the provider."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_a_short_wait_says_the_job_goes_on():
+    job, scheduler, _ = make_job([SUBMITTED, RUNNING])
+    scheduler.run_virtual(until=1006)
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0.01)
+    assert caught.value.message == (
+        f"acme job {job.id} is still RUNNING after waiting 0.01 s. It goes on in the "
+        "background: call wait() again, or look at job.state and job.history."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_a_cancel_while_the_submit_is_on_the_wire_says_the_ids_will_be_kept():
+    class Refused(Operation):
+        tries = 0
+
+        def submit(self, call):
+            self.tries += 1
+            if self.tries == 2:  # the first was refused (a history row): now it is sent again
+                job.cancel()
+            return super().submit(call)
+
+    refused = answer(429, {"error": "busy"}, {"Retry-After": "2"})
+    answers = [refused, answer(500, {"error": "no"})]
+    job, scheduler, _ = make_job(answers, operation=Refused(), start=False)
+    job.start()
+    scheduler.run_virtual()
+    said = (
+        "cancelled while the submit was on the wire: if the provider accepts it, its ids are "
+        f"still recorded, and tn.resume({job.id!r}) fetches the result"
+    )
+    assert notes(job)[-1].endswith("; " + said)
+
+
+def test_a_remote_cancel_that_crashes_is_noted_by_its_type_and_sent_as_a_cancel_step(caplog):
+    class Crashing(Operation):
+        def cancel(self, call, ids):
+            call.request("DELETE", f"jobs/{ids['id']}")
+            raise RuntimeError("parser bug")
+
+    job, scheduler, script = make_job([SUBMITTED, RUNNING, answer(204, b"")], operation=Crashing())
+    scheduler.run_virtual(until=1006)
+    job.cancel()
+    scheduler.run_virtual()
+    assert job.rows[-1]["step"] == "cancel" and script.log[-1][1] == "DELETE"
+    assert notes(job)[-1] == "acme was not told to delete the job: RuntimeError"
+    logged = [r.getMessage() for r in caplog.records if r.name == "tts_nb"]
+    assert f"tts_nb: cancelling job {job.id} at the provider failed" in logged
+
+
+def test_the_give_up_message_in_full_without_a_status():
+    class Silent(Operation):
+        def observe(self, data):
+            seen = super().observe(data)
+            return Observation(seen.state, ids=seen.ids)
+
+    job, _ = run([SUBMITTED, RUNNING, RUNNING], operation=Silent(), timeout=8)
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0)
+    assert caught.value.message == (
+        f"acme job {job.id} still not finished after 8 s and 2 polls: the deadline of 8 s "
+        "passed, so polling stopped. The job may still finish on the provider's side; to wait "
+        "longer pass a policy with a larger timeout, e.g. policy=tn.Fixed(5, timeout=1800). "
+        "Shorter texts finish sooner."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_a_retry_after_that_ends_at_the_deadline_is_the_deadline_passing():
+    # asked at 5 s to wait 5 s more with a 10 s deadline: the last look is at the deadline
+    job, script = run(
+        [SUBMITTED, answer(429, {"error": "later"}, {"Retry-After": "5"}), RUNNING], timeout=10
+    )
+    assert times(script, "GET") == [5, 10]
+    with pytest.raises(tn.JobTimeout, match="the deadline of 10 s passed"):
+        job.wait(0)
+
+
+def test_an_expired_result_uses_the_stored_copy_when_there_is_one():
+    job, scheduler, _ = make_job(
+        [SUBMITTED, answer(200, {"id": "j1", "status": "expired"})], start=False
+    )
+    job.recover = lambda: ("stored audio", "job abc")
+    job.start()
+    scheduler.run_virtual()
+    assert job.state is State.EXPIRED and job.wait(0) == "stored audio"
+    assert notes(job)[-1] == (
+        "the provider's copy has expired; the stored copy of job abc is used (no request was "
+        "charged)"
+    )
+
+
+@pytest.mark.parametrize("recover", [lambda: None, lambda: 1 / 0])
+def test_an_expired_result_with_no_stored_copy_says_so(recover):
+    job, scheduler, _ = make_job(
+        [SUBMITTED, answer(200, {"id": "j1", "status": "expired", "message": "Gone."})],
+        start=False,
+    )
+    job.recover = recover
+    job.start()
+    scheduler.run_virtual()
+    assert job.state is State.EXPIRED
+    with pytest.raises(tn.ExpiredResult) as caught:
+        job.wait(0)
+    assert caught.value.message == "Gone. tts_nb's ledger holds no copy of this result either."
+
+
+def test_a_broken_ledger_lookup_is_logged_and_the_provider_error_stands(caplog):
+    job, scheduler, _ = make_job(
+        [SUBMITTED, answer(200, {"id": "j1", "status": "expired", "message": "Gone."})],
+        start=False,
+    )
+    job.recover = lambda: 1 / 0
+    job.start()
+    scheduler.run_virtual()
+    assert job.state is State.EXPIRED and isinstance(job.error, tn.ExpiredResult)
+    logged = [r.getMessage() for r in caplog.records if r.name == "tts_nb"]
+    assert f"tts_nb: looking for a stored copy of job {job.id} failed" in logged
+
+
+def test_an_expired_result_without_a_ledger_keeps_the_providers_words():
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": "expired", "message": "Gone."})])
+    with pytest.raises(tn.ExpiredResult) as caught:
+        job.wait(0)
+    assert caught.value.message == "Gone."
+
+
+def test_a_failure_is_not_rescued_by_a_stored_copy():
+    job, scheduler, _ = make_job([SUBMITTED, answer(200, {"id": "j1", "status": "failed"})])
+    job.recover = lambda: ("stored audio", "job abc")
+    scheduler.run_virtual()
+    assert job.state is State.FAILED
+    assert "ledger holds no copy" not in job.error.message
+
+
+@pytest.mark.parametrize("limit, posts", [(8, [0, 5]), (10, [0, 5, 10])])
+def test_a_refused_submit_is_resent_only_within_the_retry_timeout(limit, posts):
+    refused = answer(429, {"error": "busy"}, {"Retry-After": "5"})
+    job, script = run([refused, refused, refused], retry=tn.Retry(timeout=limit))
+    assert times(script, "POST") == posts
+    assert job.state is State.FAILED
+
+
+# ------------------------------------------------------------------ finished without sending
+def test_a_job_restored_as_succeeded_hands_back_its_result_and_rows():
+    job, _, script = make_job([], start=False)
+    rows = [{"job": "old", "n": 1, "step": "submit", "note": "from the ledger"}]
+    job.restore_finished(State.SUCCEEDED, result="stored audio", rows=rows)
+    assert job.state is State.SUCCEEDED and job.wait(0) == "stored audio"
+    assert [r["note"] for r in job.rows] == ["from the ledger"] and script.log == []
+
+
+def test_a_job_restored_as_expired_with_a_copy_keeps_its_state():
+    job, _, _ = make_job([], start=False)
+    job.restore_finished(State.EXPIRED, result="stored audio")
+    assert job.state is State.EXPIRED and job.wait(0) == "stored audio"
+
+
+def test_a_job_restored_as_failed_raises_its_error_or_a_plain_failure():
+    job, _, _ = make_job([], start=False)
+    job.restore_finished(State.NOT_FOUND, error=tn.NotFound("gone", provider="acme"))
+    assert job.state is State.NOT_FOUND
+    with pytest.raises(tn.NotFound, match="gone"):
+        job.wait(0)
+    plain, _, _ = make_job([], start=False)
+    plain.restore_finished(State.FAILED, result="ignored")
+    assert plain.state is State.FAILED and plain.clip is None
+    with pytest.raises(tn.TTSError) as caught:
+        plain.wait(0)
+    assert caught.value.message == "failed" and caught.value.provider == "acme"
+
+
+def test_a_job_restored_as_cancelled_is_cancelled_with_its_error():
+    job, _, _ = make_job([], start=False)
+    error = tn.TTSError("stopped", provider="acme")
+    job.restore_finished(State.CANCELLED, error=error)
+    assert job.state is State.CANCELLED and job.cancelled() and job.error is error

@@ -519,7 +519,7 @@ def orphan_copy(ledger: Ledger, job_id: str, new_id: str) -> None:
         db.execute(
             "INSERT INTO jobs SELECT ?, provider, kind, endpoint, embedded, fingerprint, request,"
             " body, provider_ids, 'RUNNING', raw_status, 'submitted', polls, NULL, NULL, 0,"
-            " NULL, NULL, NULL, created_at, updated_at, NULL FROM jobs WHERE id = ?",
+            " NULL, NULL, NULL, created_at, updated_at, NULL, NULL FROM jobs WHERE id = ?",
             (new_id, job_id),
         )
 
@@ -704,8 +704,9 @@ def test_forget_lets_finished_jobs_go_from_memory_and_on_request_the_ledger(tc, 
 
 def test_memory_keeps_running_jobs_and_the_newest_finished_ones(tc, actor, monkeypatch):
     from tts_nb import job as jobs_module
+    from tts_nb import runtime as runtime_module
 
-    monkeypatch.setattr(jobs_module, "KEEP_FINISHED", 3)
+    monkeypatch.setattr(runtime_module, "KEEP_FINISHED", 3)
     slow = tc.speak("Long one. [[sim:slow]]", actor_id=actor)
     quick = [tc.speak(f"Quick number {i}.", actor_id=actor) for i in range(5)]
     for job in quick:
@@ -718,9 +719,11 @@ def test_memory_keeps_running_jobs_and_the_newest_finished_ones(tc, actor, monke
 
 
 def test_a_malformed_record_is_skipped_with_a_warning(tc, actor, sim):
+    sound = tc.speak("Recorded well.", actor_id=actor)  # its history must survive its neighbour
+    sound.wait(30)
     job = tc.speak("Damaged later.", actor_id=actor)
     job.wait(30)
-    tn.forget(job)  # as after a restart: only the ledger knows it
+    tn.forget(job, sound)  # as after a restart: only the ledger knows them
     orphan_copy(other_view(), job.id, "wrong-types")
     with other_view()._transaction() as db:
         db.execute("UPDATE jobs SET result = '{\"list\": false}' WHERE id = ?", (job.id,))

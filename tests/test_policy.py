@@ -176,17 +176,24 @@ def test_prediction_is_a_float_for_policies_that_want_one_number():
     assert prediction.quantile(0.5) == pytest.approx(20.0)
 
 
-def test_adaptive_first_look_lands_at_the_learned_quantile_then_the_minimum():
+def test_adaptive_first_look_is_at_most_the_learned_quantile_and_planned_to_the_finish():
     def learned() -> DurationModel:
         model = DurationModel(prior=(1.0, 0.0))
         for seconds in (16.0, 18.0, 20.0, 22.0, 24.0):
             model.observe(10, seconds)
         return model
 
-    _, polls = run(tn.Adaptive(quantile=0.25), duration=21, min_interval=1.0, model=learned())
-    assert polls == [18, 19, 20, 21]
-    _, polls = run(tn.Adaptive(quantile=0.75), duration=21, min_interval=1.0, model=learned())
-    assert polls == [22]
+    for quantile, bound in ((0.25, 18.0), (0.75, 22.0)):
+        _, polls = run(
+            tn.Adaptive(quantile=quantile), duration=21, min_interval=1.0, model=learned()
+        )
+        assert polls[0] <= bound  # never later than the quantile (a look at 22 would leave
+        # the jobs done at 16-20 s unseen for seconds)
+        assert polls[0] >= 14.0  # nor looking long before the first similar job ended
+        assert all(b - a >= 1.0 for a, b in zip(polls, polls[1:]))
+        assert 21 <= polls[-1] < 22  # seen within one minimum interval of the finish
+    _, cheap = run(tn.Adaptive(lag_cost=0.5), duration=21, min_interval=1.0, model=learned())
+    assert len(cheap) < len(polls) and cheap[-1] >= polls[-1]  # lag cheaper: fewer looks
 
 
 def test_adaptive_rejects_a_quantile_outside_0_to_1():

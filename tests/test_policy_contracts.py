@@ -279,3 +279,11 @@ def test_a_resumed_job_waits_at_least_the_minimum_interval_after_its_catch_up_lo
 def test_the_catch_up_is_bounded_for_tiny_intervals_over_a_long_outage():
     pacer = Pacer(tn.Fixed(0.001), min_interval=0, deadline=1e12, elapsed=1e9)
     assert pacer.next_poll(1e9) == 1e9  # one look at once, not a billion
+
+
+def test_adaptive_needs_a_positive_lag_cost_and_says_so():
+    for wrong in (0, -1.0):
+        with pytest.raises(ValueError) as caught:
+            tn.Adaptive(lag_cost=wrong)
+        assert str(caught.value) == f"lag_cost must be > 0, not {wrong!r}"
+    assert tn.Adaptive(lag_cost=0.5).lag_cost == 0.5

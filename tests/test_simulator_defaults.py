@@ -15,17 +15,16 @@ from tts_nb.simulator import SHARED_SPEED, Simulator, reset_shared, shared
 
 
 @pytest.fixture
-def shared_at(monkeypatch):
+def shared_at():
     """Start the shared simulator (the one key-less clients use) at a given speed, with the
     notice not yet given; stop it afterwards so other tests get a fresh one."""
-    monkeypatch.setattr(client_module, "_banner_shown", False)
-    reset_shared()
+    tn.reset()
 
     def start(speed: float):
         return shared(speed=speed)
 
     yield start
-    reset_shared()
+    tn.reset()
 
 
 def test_a_plain_camb_looks_at_its_first_job_within_two_seconds_at_speed_50(shared_at):

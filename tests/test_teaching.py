@@ -198,6 +198,18 @@ def test_status_says_where_requests_go(monkeypatch):
     assert "not detected yet" in repr(mixed)  # a key whose API nobody asked about yet
 
 
+def test_status_resolves_endpoints_as_the_clients_do(monkeypatch):
+    # No key but an endpoint setting: a client goes there, not to the simulator; so does status.
+    monkeypatch.setenv("TTS_NB_CAMB_URL", "https://camb.example.test/apis")
+    monkeypatch.setenv("TTS_NB_ASPOSE_URL", "http://aspose.example.test")  # refused: plain http
+    where = tn.status()
+    assert not where.simulated["camb"] and tn.Camb().base_url == "https://camb.example.test/apis"
+    assert "https://camb.example.test/apis (set by TTS_NB_CAMB_URL)" in repr(where)
+    assert "POST https://camb.example.test/apis/tts-stream" in repr(where)
+    assert "not an https:// URL" in where.reasons["aspose"]
+    assert where.simulated["typecast"]
+
+
 @needs_curl
 def test_camb_curl_sends_the_key_as_x_api_key(sim):
     camb = tn.Camb(

@@ -481,3 +481,79 @@ def test_proxies_and_ca_bundles_come_from_the_environment(monkeypatch):
     assert transport_module._environment_settings("https://api.test/x")["verify"] == (
         "/certs/b.pem"
     )
+
+
+def test_a_download_past_its_time_limit_says_how_to_allow_more():
+    transport, sent, records = make([answer(200, b"audio")])
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "GET", "audio", download_timeout=0)
+    assert caught.value.message == (
+        "acme: the download took longer than 0 s (the transport's download_timeout) and was "
+        "stopped after 0 bytes. Try again; raise client.transport.download_timeout on a slow "
+        "connection."
+    )
+    assert caught.value.provider == "acme" and records[0].error == caught.value.message
+
+
+def test_the_refusals_of_unsafe_hosts_in_full_without_the_key():
+    transport, sent, records = make([])
+    with pytest.raises(RefusedURL) as caught:
+        send(transport, records, "GET", f"http://93.184.216.34/a.wav?k={KEY}")
+    assert caught.value.message == (
+        f"acme: refusing to fetch http://93.184.216.34/a.wav?k={MASK}: a real service's "
+        "downloads are fetched over https only. Nothing was sent; if the provider really "
+        "serves plain http, report it to them."
+    )
+    assert caught.value.provider == "acme"
+    with pytest.raises(RefusedURL) as caught:
+        send(transport, records, "GET", f"https://10.1.2.3/a.wav?k={KEY}")
+    assert caught.value.message == (
+        f"acme: refusing to fetch https://10.1.2.3/a.wav?k={MASK}: its host is at 10.1.2.3, a "
+        "loopback, private or link-local address, which a real service never serves results "
+        "from. Nothing was sent. For a local stand-in of the API, point base_url= at it "
+        "(loopback endpoints are trusted)."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_sizes_switch_to_mebibytes_at_one():
+    transport, sent, records = make([answer(200, b"x" * (2**20 + 1))], max_bytes=2**20)
+    with pytest.raises(tn.ProviderError, match=r"larger than 1 MiB, the transport's"):
+        send(transport, records, "GET", "big")
+
+
+def test_a_get_is_tried_again_after_a_5xx_waiting_the_retry_delays():
+    import http.server
+    import threading
+
+    seen: list[float] = []
+
+    class Flaky(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(time.monotonic())
+            status = 200 if len(seen) == 3 else 502
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}/"
+        transport = Transport(base, provider="acme", retry=tn.Retry(initial=0.5, attempts=3))
+        records = []
+        response = send(transport, records, "GET", "jobs/1")
+        assert response.status_code == 200 and len(seen) == 3
+        assert seen[1] - seen[0] < 0.4  # the second try goes at once
+        assert 0.45 <= seen[2] - seen[1] < 2.0  # the third waits the first delay
+        assert [r.attempt for r in records] == [1, 2, 3]
+        assert [r.status for r in records] == [502, 502, 200]
+        assert [r.error for r in records[:2]] == ["retried", "retried"]
+        transport.close()
+    finally:
+        server.shutdown()
+        server.server_close()

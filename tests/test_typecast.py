@@ -256,9 +256,9 @@ def test_unplayable_audio_fails_the_job_with_a_clear_error(tc, actor, marker, me
 
 
 def test_without_keys_the_legacy_simulator_is_used_and_said_once(monkeypatch, capsys):
-    from tts_nb import client as client_module
+    from tts_nb.runtime import current
 
-    monkeypatch.setattr(client_module, "_banner_shown", False)
+    monkeypatch.setattr(current(), "notice_given", False)
     first, second = tn.Typecast(api="legacy"), tn.Typecast(api="legacy")
     assert first.simulated and second.simulated and first.api == "legacy"
     assert first.base_url.startswith("http://127.0.0.1:")

@@ -12,8 +12,8 @@ import soundfile
 
 import tts_nb as tn
 from tts_nb.adapters import adapter_for
-from tts_nb.providers import typecast as typecast_module
 from tts_nb.providers.typecast_v1 import Account
+from tts_nb.runtime import current
 from tts_nb.simulator.markers import parse_markers
 from tts_nb.state import State
 
@@ -127,7 +127,7 @@ def test_the_keys_api_is_detected_once_per_key(sim):
     assert len(sim.log.find(origin="typecast_v1", path="/v1/users/me/subscription")) == 1
     assert len(sim.log.find(origin="typecast", path="/v1/users/me/subscription")) == 1
     assert len(sim.log.find(origin="typecast", path="/api/actor")) == 1
-    remembered = repr(typecast_module._detected)
+    remembered = repr(current().typecast_apis)
     assert v1_key not in remembered and legacy_key not in remembered
 
 

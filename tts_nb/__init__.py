@@ -15,7 +15,9 @@ import logging
 from typing import Any
 
 from . import ledger as _ledger
+from . import runtime as _runtime
 from . import teaching as teach
+from .batch import batch
 from .clip import Clip
 from .clock import SystemClock, VirtualClock
 from .credentials import login, logout
@@ -23,7 +25,9 @@ from .errors import (
     AuthError,
     BadAudio,
     ExpiredResult,
+    InternalError,
     InvalidInput,
+    JobCancelled,
     JobFailed,
     JobTimeout,
     NotFound,
@@ -38,6 +42,7 @@ from .providers.aspose import Aspose
 from .providers.camb import Camb
 from .providers.typecast import Typecast
 from .resume import resume
+from .retry import Retry
 from .scheduler import Scheduler
 from .state import State
 
@@ -51,14 +56,30 @@ def use_simulator(**options: Any):
 
     Options (first call only) are those of `tts_nb.simulator.Simulator`: speed (default
     `tts_nb.simulator.SHARED_SPEED`, 50), seed, fault_rate… Clients on it divide their default
-    waits by its speed.
+    waits by its speed. Like ``TTS_NB_PROVIDER=simulator``, but for this kernel only and
+    until `tn.reset()`: the environment (and so any process started from here) is untouched.
     """
-    import os
-
     from .simulator import shared
 
-    os.environ["TTS_NB_PROVIDER"] = "simulator"
-    return shared(**options)
+    simulator = shared(**options)
+    _runtime.current().simulator_forced = True
+    return simulator
+
+
+def reset() -> None:
+    """Start afresh, as a new kernel would, without restarting it (tests, notebooks).
+
+    Unfinished jobs are cancelled and every job is let go of (`tn.jobs()` is empty; the ledger
+    keeps their records). The default scheduler and the shared simulator are stopped: the
+    next client gets new ones, on a new port. Concurrency gates, the simulator notice (shown
+    again once), `tn.use_simulator()`, `tn.use_ledger()`'s choice and the cache of which API
+    each Typecast key belongs to are forgotten.
+
+    Untouched: keys entered with `tn.login()` (`tn.logout()` forgets them), environment
+    variables, the ledger on disk, and clients and jobs you still hold (their jobs are
+    cancelled; make new clients to work on).
+    """
+    _runtime.reset()
 
 
 def status(**simulator_options: Any):
@@ -136,13 +157,16 @@ __all__ = [
     "Clip",
     "ExpiredResult",
     "Fixed",
+    "InternalError",
     "InvalidInput",
     "Job",
+    "JobCancelled",
     "JobFailed",
     "JobTimeout",
     "NotFound",
     "PollPolicy",
     "Progressive",
+    "Retry",
     "ProviderError",
     "QuotaError",
     "Scheduler",
@@ -156,7 +180,9 @@ __all__ = [
     "jobs",
     "login",
     "logout",
+    "reset",
     "resume",
+    "batch",
     "use_ledger",
     "status",
     "teach",

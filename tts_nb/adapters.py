@@ -111,54 +111,51 @@ def _aspose_speak(client: Any, text: str, voice: Any, language: Any, options: di
     return client.text_to_speech(text, language=language or "English", **options)
 
 
-ADAPTERS: dict[str, Adapter] = {
-    "typecast": Adapter(
-        provider="typecast",
-        catalogue=lambda client: client.actors(),
-        voice_column="actor_id",
-        label_column="name",
-        languages=_typecast_languages,
-        default_language="auto",
-        speak=_typecast_speak,
-    ),
-    # Typecast's current API (a client with api == "v1"): same provider, its own names.
-    "typecast_v1": Adapter(
-        provider="typecast",
-        catalogue=lambda client: client.voices(),
-        voice_column="voice_id",
-        label_column="name",
-        languages=_typecast_v1_languages,
-        default_language="auto",
-        speak=_typecast_v1_speak,
-    ),
-    "camb": Adapter(
-        provider="camb",
-        catalogue=_camb_catalogue,
-        voice_column="voice_id",
-        label_column="voice_name",
-        languages=_camb_languages,
-        default_language=1,
-        speak=_camb_speak,
-    ),
-    "aspose": Adapter(
-        provider="aspose",
-        catalogue=_aspose_catalogue,
-        voice_column=None,
-        label_column=None,
-        languages=_aspose_languages,
-        default_language="English",
-        speak=_aspose_speak,
-    ),
-}
+# One adapter per API; each client class names its own as its `adapter` attribute.
+TYPECAST = Adapter(
+    provider="typecast",
+    catalogue=lambda client: client.actors(),
+    voice_column="actor_id",
+    label_column="name",
+    languages=_typecast_languages,
+    default_language="auto",
+    speak=_typecast_speak,
+)
+# Typecast's current API (a client with api == "v1"): same provider, its own names.
+TYPECAST_V1 = Adapter(
+    provider="typecast",
+    catalogue=lambda client: client.voices(),
+    voice_column="voice_id",
+    label_column="name",
+    languages=_typecast_v1_languages,
+    default_language="auto",
+    speak=_typecast_v1_speak,
+)
+CAMB = Adapter(
+    provider="camb",
+    catalogue=_camb_catalogue,
+    voice_column="voice_id",
+    label_column="voice_name",
+    languages=_camb_languages,
+    default_language=1,
+    speak=_camb_speak,
+)
+ASPOSE = Adapter(
+    provider="aspose",
+    catalogue=_aspose_catalogue,
+    voice_column=None,
+    label_column=None,
+    languages=_aspose_languages,
+    default_language="English",
+    speak=_aspose_speak,
+)
 
 
 def adapter_for(client: Any) -> Adapter:
-    """The adapter of `client` (anything with a `provider` attribute)."""
-    provider = getattr(client, "provider", None)
-    if provider == "typecast" and getattr(client, "api", None) == "v1":
-        return ADAPTERS["typecast_v1"]
-    if provider not in ADAPTERS:
+    """The adapter of `client`: its `adapter` attribute (a Typecast client's is its API's)."""
+    adapter = getattr(client, "adapter", None)
+    if not isinstance(adapter, Adapter):
         raise InvalidInput(
             f"{client!r} is not a tts_nb client: pass tn.Typecast(), tn.Camb() or tn.Aspose()."
         )
-    return ADAPTERS[provider]
+    return adapter

@@ -7,25 +7,30 @@ import html
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from . import ledger as ledgers
-from .errors import InvalidInput
+from . import tokens
+from .errors import AuthError, InvalidInput
 from .gate import gate_for
 from .job import Job, Operation, all_jobs
 from .kernel import in_kernel
+from .learning import warmed
 from .policy import Adaptive, Backoff, DurationModel, Fixed, PollPolicy, Progressive
+from .retry import DEFAULT_RETRY, Retry
+from .runtime import current
 from .scheduler import Scheduler, default_scheduler
+from .state import State
+from .tokens import ContinuationToken
 from .transport import Transport, is_loopback
 
-log = logging.getLogger("tts_nb")
+if TYPE_CHECKING:
+    from .adapters import Adapter
 
-_banner_shown = False  # the simulator notice was given in this process (kernel)
-_banner_lock = threading.Lock()
+log = logging.getLogger("tts_nb")
 
 # Environment variables Voila sets for the kernels it starts (voila.utils.ENV_VARIABLE).
 VOILA_VARIABLES = ("VOILA_SERVER_URL", "VOILA_BASE_URL", "VOILA_KERNEL_ID")
@@ -41,12 +46,13 @@ def notice_given() -> bool:
     """Record that this kernel was told requests go to the simulator; True the first time.
 
     `tn.status()` calls it when it shows a simulated provider, so the banner of a client
-    created afterwards does not repeat what the status box just said.
+    created afterwards does not repeat what the status box just said. The flag is the
+    runtime's: after `tn.reset()` the notice is given again.
     """
-    global _banner_shown
-    with _banner_lock:
-        first = not _banner_shown
-        _banner_shown = True
+    runtime = current()
+    with runtime.notice_lock:
+        first = not runtime.notice_given
+        runtime.notice_given = True
     return first
 
 
@@ -54,14 +60,15 @@ def announce_simulator(simulator_url: str) -> None:
     """Say once per kernel, quietly, that calls go to the offline simulator (never in Voila)."""
     if not notice_given() or in_voila():
         return
-    from .credentials import simulator_forced
+    from .credentials import forced_by
     from .simulator import shared
 
     speed = shared().clock.speed
     faster = f"jobs run {speed:g}× faster than the real services" if speed != 1 else "real time"
     what = f"offline, no account, no quota, real speech from espeak-ng; {faster}"
-    if simulator_forced():  # keys may be set: they are not what decides
-        why, keys = "TTS_NB_PROVIDER=simulator", ""
+    forced = forced_by()
+    if forced is not None:  # keys may be set: they are not what decides
+        why, keys = forced, ""
     else:
         why = "no API keys"
         keys = (
@@ -135,14 +142,26 @@ class Client:
 
     clients: ClassVar[dict[str, type[Client]]] = {}  # provider name → client class
 
+    # What the provider is: the one description every table of provider facts is read from
+    # (`tts_nb.providers.client_classes`).
     provider: ClassVar[str]
+    label: ClassVar[str]  # the provider's name for people, e.g. "CAMB.AI"
+    key_variables: ClassVar[tuple[str, ...]]  # what the client reads, in login()'s order
     real_url: ClassVar[str]
     url_env: ClassVar[str]
+    # How teaching's curl spells each secret in a shell: header → value, form field → value,
+    # and where a shell variable's value comes from when it is not simply a key.
+    secret_headers: ClassVar[Mapping[str, str]] = {}
+    secret_fields: ClassVar[Mapping[str, str]] = {}
+    secret_notes: ClassVar[Mapping[str, str]] = {}
+    adapter: Adapter  # how generic panels and `compare` talk to this client
     default_min_interval: ClassVar[float]
     default_timeout: ClassVar[float]
     default_policy: ClassVar[PollPolicy]
     duration_prior: ClassVar[tuple[float, float]]
     default_max_concurrent: ClassVar[int | None] = 5
+    # How failed requests are tried again (GETs, fetches, refused submits, tokens).
+    default_retry: ClassVar[Retry] = DEFAULT_RETRY
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -159,6 +178,7 @@ class Client:
         http_timeout: tuple[float, float] = (5.0, 30.0),
         scheduler: Scheduler | None = None,
         max_concurrent: int | None = None,
+        retry: Retry | None = None,
     ) -> None:
         if min_interval is not None and min_interval < 0:
             raise InvalidInput("min_interval must be >= 0 seconds.", provider=self.provider)
@@ -181,7 +201,7 @@ class Client:
                 min_interval = max(min_interval / speed, SIMULATOR_MIN_INTERVAL)
         self.min_interval = min_interval
         self.scheduler = scheduler
-        self.duration_model = DurationModel(self._prior(speed))
+        self.duration_model = warmed(DurationModel(self._prior(speed)), self.provider, base_url)
         self.transport = Transport(
             self.base_url,
             provider=self.provider,
@@ -189,6 +209,7 @@ class Client:
             describe_error=self._describe_error,
             secrets=self._secret_values,
             timeout=http_timeout,
+            retry=retry or self.default_retry,
             simulated=simulated,
         )
         self.max_concurrent = max_concurrent or self.default_max_concurrent
@@ -230,6 +251,32 @@ class Client:
         return None
 
     @classmethod
+    def endpoint_setting(cls) -> tuple[str, str]:
+        """(the endpoint variable, the real endpoint) a client made with no arguments reads;
+        a provider with more than one API names its default one's."""
+        return cls.url_env, cls.real_url
+
+    @classmethod
+    def default_endpoint(cls) -> tuple[str | None, bool, list[str]]:
+        """Where a client made now with no arguments would send its requests, found as its
+        constructor finds it (keys and endpoint setting together, then `resolve_endpoint`),
+        without sending anything: (base URL, None for the simulator; simulated; the key
+        variables that are not set).
+
+        Raises:
+            InvalidInput: the endpoint setting is plain http on another machine.
+        """
+        from .credentials import find_credentials
+
+        url_env, real_url = cls.endpoint_setting()
+        found = find_credentials(dict.fromkeys(cls.key_variables), base_url=None, url_env=url_env)
+        missing = [name for name, key in found.keys.items() if key is None]
+        url, simulated = resolve_endpoint(
+            cls.provider, has_key=not missing, base_url=found.url, real_url=real_url
+        )
+        return url, simulated, missing
+
+    @classmethod
     def trusted_endpoints(cls) -> set[str]:
         """Where this provider's keys may be sent without anyone naming the endpoint now: its
         real endpoint and the override configured in this process (see `configured_endpoint`).
@@ -242,6 +289,126 @@ class Client:
     ) -> Operation:
         """The Operation of a recorded job, from its body and request summary (for resume)."""
         raise NotImplementedError(f"{self.provider} jobs cannot be resumed yet")
+
+    def rebuild_operation(
+        self, kind: str, body: Mapping[str, Any], request: Mapping[str, Any]
+    ) -> Operation:
+        """The protocol half of a job submitted earlier, from its kind, body and request
+        summary (a continuation token's or a ledger record's): what `resume` polls with."""
+        return self._rebuild_operation(kind, body, request)
+
+    def can_authenticate(self) -> bool:
+        """Whether this client can sign its requests: it has a key, or its API needs none
+        (Aspose's trial)."""
+        if tuple(self._secret_values()):
+            return True
+        try:
+            return not self._auth_headers()
+        except AuthError:
+            return False
+
+    @classmethod
+    def from_token(cls, token: str | ContinuationToken) -> Client:
+        """A client for the job a continuation token describes, with this process's own key
+        (environment, `.env` or `tn.login()`); the token carries none.
+
+        Raises:
+            InvalidInput: the token is malformed or of another version, names a provider
+                that is not installed, or names an endpoint that is neither the provider's
+                own nor the one configured in this process (keys are not sent there).
+        """
+        token = tokens.decode(token) if isinstance(token, str) else token
+        target = Client.clients.get(token.provider)
+        if target is None or (cls is not Client and target is not cls):
+            raise InvalidInput(
+                f"This continuation token is for a {token.provider} job, which "
+                f"{cls.__name__}.from_token cannot resume: call tn.resume(token), with the "
+                "provider's client installed."
+            )
+        if not target.may_send_keys_to(token.endpoint):
+            raise InvalidInput(target.untrusted_endpoint(token.endpoint, token.job))
+        return target(base_url=token.endpoint)
+
+    @classmethod
+    def may_send_keys_to(cls, endpoint: str) -> bool:
+        """Whether a client of `endpoint` may be built from a token or ledger record: it is
+        trusted (`trusted_endpoints`), or no key is set so nothing can leak (building a
+        client with a key could already send it: Typecast asks which API a key is for)."""
+        from .credentials import find_secret
+
+        has_key = any(find_secret(None, name) for name in cls.key_variables)
+        return endpoint.rstrip("/") in cls.trusted_endpoints() or not has_key
+
+    @classmethod
+    def untrusted_endpoint(cls, endpoint: str, job_id: str) -> str:
+        """Why job `job_id`, recorded at `endpoint`, was not resumed, and the fix."""
+        return (
+            f"tts_nb: job {job_id} was not resumed: it was sent to {endpoint}, which is "
+            f"neither {cls.provider}'s own endpoint ({cls.real_url}) nor the one configured "
+            f"now, so no key was sent there. If that endpoint is yours, set {cls.url_env}="
+            f"{endpoint} in the environment (or pass client={cls.__name__}(base_url=...)) and "
+            "resume it again."
+        )
+
+    def job_from_token(
+        self, token: str | ContinuationToken, *, policy: PollPolicy | None = None
+    ) -> Job:
+        """The job a continuation token describes, with its id, ids and times, not started
+        (`continue_job` starts it); `resume` does both.
+
+        Raises:
+            InvalidInput: the token is malformed, or for another provider, API or endpoint.
+            AuthError: this client has no key and its API needs one.
+        """
+        token = tokens.decode(token) if isinstance(token, str) else token
+        api = getattr(self, "api", None)
+        if token.provider != self.provider or (token.api and api and token.api != api):
+            raise InvalidInput(
+                f"Job {token.job} is a {token.provider} {token.api or ''} job, and this is "
+                f"{self!r}: pass a client of that provider and API, or none.",
+                provider=self.provider,
+            )
+        if self.base_url.rstrip("/") != token.endpoint:
+            raise InvalidInput(
+                f"Job {token.job} was sent to {token.endpoint}, but the client given talks "
+                f"to {self.base_url}: pass a client for that endpoint, or none.",
+                provider=self.provider,
+            )
+        if not self.can_authenticate():
+            raise AuthError(
+                f"Resuming {token.provider} job {token.job} needs the account's key: set it "
+                f"in the environment or .env, call tn.login({token.provider!r}), or pass "
+                "client=.",
+                provider=token.provider,
+            )
+        operation = self.rebuild_operation(token.kind, token.body or {}, token.request)
+        job = self._new_job(
+            operation, policy=policy, request=token.request, text=token.request.get("text") or ""
+        )
+        job.id = token.job
+        job.created_at = token.created_at
+        job.provider_ids.update(token.ids)
+        job.submit_started_at = token.submitted_at
+        body = token.body if token.body is not None else token.request
+        job.fingerprint = ledgers.fingerprint(self.provider, token.kind, self.base_url, body)
+        return job
+
+    def continue_job(self, job: Job, rows: Iterable[dict[str, Any]] = (), note: str = "") -> Job:
+        """Poll a job from `job_from_token` again, in its turn for this account's slots;
+        `rows` are its earlier history. Nothing is submitted again."""
+        note = note or (
+            f"resumed from a continuation token: polling again from the provider ids "
+            f"{sorted(job.provider_ids)}, nothing submitted again"
+        )
+        ids = dict(job.provider_ids)
+        self.gate.admit(job, lambda: job.resume(ids, list(rows), note), wait=False)
+        return job
+
+    def resume(self, token: str | ContinuationToken, *, policy: PollPolicy | None = None) -> Job:
+        """Continue the job a continuation token describes, in this process: it polls on from
+        the provider ids and fetches the result; nothing is submitted again. `tn.resume(token)`
+        also picks the client and keeps the job in the ledger."""
+        return self.continue_job(self.job_from_token(token, policy=policy))
 
     # -- shared
     def _start(
@@ -270,7 +437,7 @@ class Client:
         if not force:
             running = _running_job(fingerprint)
             if running is not None:
-                running._event(
+                running.event(
                     "rerun",
                     "an identical request was made again and shares this job instead of "
                     "submitting twice (force=True submits again)",
@@ -285,8 +452,7 @@ class Client:
             self._record(ledger, job, body)
             job.recover = lambda: _recover(fingerprint, ledger, job)
         if stored is not None:
-            job.reused_from = stored.job_id
-            return job.reuse(stored.result, stored.describe())
+            return _reuse(job, stored)
         job._register()
         if manual:  # the learner paces it, and one left half-done must not hold a slot
             job.start()
@@ -360,6 +526,17 @@ def _stored_result(
     except ledgers.LEDGER_ERRORS as exc:
         log.warning("tts_nb: the ledger could not be searched: %s", exc)
         return None
+
+
+def _reuse(job: Job, stored: ledgers.Stored) -> Job:
+    """Finish `job` at once with the stored result of an identical request (nothing sent)."""
+    job.reused_from = stored.job_id
+    job.event(
+        "reuse",
+        f"reused the result of {stored.describe()}: an identical request, so nothing was "
+        "sent and nothing charged; pass force=True to submit again",
+    )
+    return job.restore_finished(State.SUCCEEDED, result=stored.result)
 
 
 def _refuse_if_unconfirmed(provider: str, fingerprint: str, ledger: ledgers.Ledger | None) -> None:

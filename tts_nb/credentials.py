@@ -21,12 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-# What each provider's client reads, in the order `login()` asks for it.
-PROVIDER_KEYS = {
-    "typecast": ("TYPECAST_API_KEY",),
-    "camb": ("CAMB_API_KEY",),
-    "aspose": ("ASPOSE_CLIENT_ID", "ASPOSE_CLIENT_SECRET"),
-}
+from .runtime import current
+
 _session: dict[str, Secret] = {}
 _session_lock = threading.Lock()
 DOTENV = ".env"  # the one source that may not redirect keys from the others
@@ -54,6 +50,21 @@ class Secret:
 
     def __reduce__(self):
         raise TypeError("a Secret cannot be pickled")
+
+
+def provider_keys() -> dict[str, tuple[str, ...]]:
+    """provider → the key variables its client reads, in the order `login()` asks for them
+    (each client's `key_variables`)."""
+    from .providers import client_classes
+
+    return {provider: cls.key_variables for provider, cls in client_classes().items()}
+
+
+def __getattr__(name: str):
+    """`PROVIDER_KEYS`, read from the clients when asked for (they import this module)."""
+    if name == "PROVIDER_KEYS":
+        return provider_keys()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _dotenv_value(name: str) -> str | None:
@@ -156,12 +167,13 @@ def login(provider: str) -> None:
         >>> tn.login("typecast")     # a password prompt; then
         >>> tc = tn.Typecast()
     """
-    names = PROVIDER_KEYS.get(str(provider).lower())
+    known = provider_keys()
+    names = known.get(str(provider).lower())
     if names is None:
         from .errors import InvalidInput
 
         raise InvalidInput(
-            f"Unknown provider {provider!r}: use one of {', '.join(sorted(PROVIDER_KEYS))}."
+            f"Unknown provider {provider!r}: use one of {', '.join(sorted(known))}."
         )
     entered = {}
     for name in names:
@@ -178,12 +190,20 @@ def login(provider: str) -> None:
 
 def logout(provider: str | None = None) -> None:
     """Forget the keys `login()` kept (all of them without a provider)."""
-    names = PROVIDER_KEYS.get(str(provider).lower(), ()) if provider else tuple(_session)
+    names = provider_keys().get(str(provider).lower(), ()) if provider else tuple(_session)
     with _session_lock:
         for name in names:
             _session.pop(name, None)
 
 
 def simulator_forced() -> bool:
-    """`TTS_NB_PROVIDER=simulator` (Binder, CI) sends every client to the simulator."""
-    return (os.environ.get("TTS_NB_PROVIDER") or "").strip().lower() == "simulator"
+    """`TTS_NB_PROVIDER=simulator` (Binder, CI) or `tn.use_simulator()` (this runtime, until
+    `tn.reset()`) sends every client to the simulator."""
+    return forced_by() is not None
+
+
+def forced_by() -> str | None:
+    """What sends every client to the simulator, in the words notices use; None: nothing."""
+    if (os.environ.get("TTS_NB_PROVIDER") or "").strip().lower() == "simulator":
+        return "TTS_NB_PROVIDER=simulator"
+    return "tn.use_simulator()" if current().simulator_forced else None

@@ -19,11 +19,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .credentials import PROVIDER_KEYS, find_secret, simulator_forced
+from .credentials import find_secret, simulator_forced
 from .errors import TTSError
 
 SENTENCE = "Hello from tts_nb."
-PROVIDERS = ("typecast", "camb", "aspose")
 
 
 @dataclass(frozen=True)
@@ -103,7 +102,7 @@ class Report:
 def doctor(
     *,
     speak: bool = False,
-    providers: tuple[str, ...] = PROVIDERS,
+    providers: tuple[str, ...] | None = None,
     say: Callable[[str], None] = print,
 ) -> Report:
     """Check every provider whose keys are set; send a charged request only if `speak`.
@@ -111,16 +110,20 @@ def doctor(
     Args:
         speak: also synthesize one short sentence per provider (its cost is said first,
             through `say`).
-        providers: which providers to check.
+        providers: which providers to check (default: every provider tts_nb has).
         say: where the cost notices go before a charged request (default: print).
 
     Example:
         >>> tn.doctor()                 # free requests only
         >>> tn.doctor(speak=True)       # one short sentence per provider, cost said first
     """
+    from .providers import client_classes
+
+    classes = client_classes()
     report = Report()
-    for provider in providers:
-        missing = [name for name in PROVIDER_KEYS[provider] if find_secret(None, name) is None]
+    for provider in providers or tuple(classes):
+        variables = classes[provider].key_variables
+        missing = [name for name in variables if find_secret(None, name) is None]
         if missing and not simulator_forced():
             report.findings.append(
                 Finding(

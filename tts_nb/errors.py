@@ -10,15 +10,25 @@
     ├─ ExpiredResult                         a download link or stored result is gone
     ├─ ProviderError                         5xx, broken answers, lost connections
     │  ├─ BadAudio                           the result is not playable audio
-    │  └─ RefusedURL                         a URL tts_nb will not fetch (final, never retried)
+    │  ├─ RefusedURL                         a URL tts_nb will not fetch (final, never retried)
+    │  └─ InternalError                      tts_nb could not handle an answer: our bug, report it
     ├─ JobFailed                             the provider reported the job as failed
-    └─ JobTimeout(TTSError, TimeoutError)    a deadline passed (the job's, or a wait's)
+    ├─ JobTimeout(TTSError, TimeoutError)    a deadline passed (the job's, or a wait's)
+    └─ JobCancelled(TTSError, CancelledError)  `wait()` on a cancelled job
+
+Each error says whether trying again could help (`retryable`, read by `tn.Retry`'s default
+predicate). Worth another try: 5xx and other unexpected answers, lost connections and slow or
+oversized downloads (ProviderError), broken audio (a download fetched again may be whole),
+and 429 (QuotaError). Never: a refused URL, rejected credentials, 402 and other quota
+verdicts, bad input, an unknown or expired result, a failed job, a deadline.
 
 Messages never contain credentials: the transport scrubs every known secret from text that
 comes from a server before it reaches an exception.
 """
 
 from __future__ import annotations
+
+import concurrent.futures
 
 
 class TTSError(Exception):
@@ -28,7 +38,12 @@ class TTSError(Exception):
         provider: the provider's name ("typecast", "camb", "aspose") or None.
         status_code: the HTTP status that caused it, when there was one.
         retry_after: seconds the server asked us to wait, when it said.
+        retryable: whether trying the same request again could succeed; each class says
+            by default (`retryable_by_default`), and whoever makes the error may say
+            otherwise.
     """
+
+    retryable_by_default = False
 
     def __init__(
         self,
@@ -37,12 +52,14 @@ class TTSError(Exception):
         provider: str | None = None,
         status_code: int | None = None,
         retry_after: float | None = None,
+        retryable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.status_code = status_code
         self.retry_after = retry_after
+        self.retryable = self.retryable_by_default if retryable is None else retryable
 
     def __str__(self) -> str:
         return self.message
@@ -57,7 +74,15 @@ class AuthError(TTSError):
 
 
 class QuotaError(TTSError):
-    """Out of credits, over a rate or concurrency limit, or over a daily trial allowance."""
+    """Out of credits, over a rate or concurrency limit, or over a daily trial allowance.
+
+    Only a 429 (too many requests *now*) is retryable: out of credits stays out of credits.
+    """
+
+    def __init__(self, message: str, *, retryable: bool | None = None, **kwargs) -> None:
+        if retryable is None:
+            retryable = kwargs.get("status_code") == 429
+        super().__init__(message, retryable=retryable, **kwargs)
 
 
 class NotFound(TTSError, LookupError):
@@ -76,6 +101,8 @@ class ProviderError(TTSError):
             back (so re-sending a submit could spend quota twice).
     """
 
+    retryable_by_default = True
+
     def __init__(self, message: str, *, maybe_sent: bool = False, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.maybe_sent = maybe_sent
@@ -89,6 +116,17 @@ class RefusedURL(ProviderError):
     """A URL from an answer that tts_nb refuses to fetch (a scheme other than http(s), plain
     http or a private address for a real service). Nothing was sent, and asking again would
     be refused again: the job ends at once instead of polling until its deadline."""
+
+    retryable_by_default = False
+
+
+class InternalError(ProviderError):
+    """tts_nb itself failed on an answer (a parser bug, or a shape nobody foresaw): the
+    message says "unexpected problem… Please report it". It stays a `ProviderError`, which
+    is what such a crash raised before, so existing `except ProviderError` code keeps
+    catching it; it is never retried."""
+
+    retryable_by_default = False
 
 
 class JobFailed(TTSError):
@@ -115,6 +153,11 @@ class JobTimeout(TTSError, TimeoutError):
         self.still_running = still_running
 
 
+class JobCancelled(TTSError, concurrent.futures.CancelledError):
+    """The job was cancelled (`job.cancel()`), so `wait()` and `result()` have nothing to
+    return. Still a `concurrent.futures.CancelledError`, as a Future's waiters expect."""
+
+
 __all__ = [
     "TTSError",
     "InvalidInput",
@@ -127,4 +170,6 @@ __all__ = [
     "RefusedURL",
     "JobFailed",
     "JobTimeout",
+    "JobCancelled",
+    "InternalError",
 ]

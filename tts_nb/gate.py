@@ -15,8 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 
-_gates: dict[tuple[str, str, str], Gate] = {}
-_gates_lock = threading.Lock()
+from .runtime import current
 
 
 class Gate:
@@ -55,7 +54,7 @@ class Gate:
         if ahead is None:
             start()
             return
-        job._event(
+        job.event(
             "queue",
             f"queued: {ahead} ahead and {self.limit} running (at most {self.limit} "
             f"{job.provider} jobs at once; the client's max_concurrent= changes it)",
@@ -92,10 +91,11 @@ def gate_for(provider: str, endpoint: str, secrets: Iterable[str], limit: int | 
     """The gate of one account (provider, endpoint, key), created or re-limited to `limit`."""
     account = hashlib.sha256("\0".join(sorted(s for s in secrets if s)).encode()).hexdigest()
     key = (provider, endpoint.rstrip("/"), account)
-    with _gates_lock:
-        gate = _gates.get(key)
+    runtime = current()  # the gates are the runtime's, so `tn.reset()` forgets them
+    with runtime.gates_lock:
+        gate = runtime.gates.get(key)
         if gate is None:
-            gate = _gates[key] = Gate(limit)
+            gate = runtime.gates[key] = Gate(limit)
             return gate
     gate.set_limit(limit)  # the newest client's setting wins: one limit per account
     return gate

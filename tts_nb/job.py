@@ -10,34 +10,32 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from . import runtime
 from .errors import (
-    BadAudio,
     ExpiredResult,
-    InvalidInput,
+    InternalError,
+    JobCancelled,
     JobFailed,
     JobTimeout,
     NotFound,
     ProviderError,
     QuotaError,
-    RefusedURL,
     TTSError,
 )
+from .history import History
 from .policy import DurationModel, Pacer, PollPolicy
+from .runtime import all_jobs, forget  # noqa: F401  (the registry is the runtime's)
 from .scheduler import Scheduler, Timer
 from .state import State
-from .tables import HISTORY_COLUMNS
 from .transport import Exchange, Transport
 
 log = logging.getLogger("tts_nb")
-
-FETCH_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -118,84 +116,37 @@ def state_for_error(error: TTSError) -> State:
     return State.FAILED
 
 
-def _is_transient(error: TTSError) -> bool:
-    """Worth polling again: a server hiccup or a rate limit, not a verdict on the job."""
-    if isinstance(error, (BadAudio, RefusedURL)):
-        return False
-    if isinstance(error, QuotaError):
-        return error.status_code == 429
-    return isinstance(error, ProviderError)
+def _crash_message(provider: str, exc: BaseException, scrub: Callable[[str], str]) -> str:
+    """What a step that raised `exc` says (secrets masked before the text is cut, so no
+    fragment of a key survives)."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        return f"{provider}: interrupted ({type(exc).__name__}) during this step."
+    try:
+        detail = scrub(str(exc))[:500]
+    except BaseException:  # even an exception whose str() fails must end the job
+        detail = "(no description)"
+    return (
+        f"{provider}: unexpected problem while handling the answer: "
+        f"{type(exc).__name__}: {detail}. Please report it."
+    )
 
 
-_registry: list[Job] = []
-_registry_lock = threading.Lock()
-# Finished jobs this process keeps in memory (with their audio and exchanges): the newest
-# KEEP_FINISHED; older ones live on in the ledger (`tn.jobs()`, `tn.resume(id)`). Running
-# jobs are always kept. Set `tts_nb.job.KEEP_FINISHED` or TTS_NB_KEEP_FINISHED to change it.
-_keep = os.environ.get("TTS_NB_KEEP_FINISHED", "").strip()
-KEEP_FINISHED = int(_keep) if _keep.isdigit() else 200
-
-
-def all_jobs() -> list[Job]:
-    """This process's jobs, oldest first: every running one and the newest finished ones."""
-    with _registry_lock:
-        _trim_registry()  # jobs that finished since the last registration count now
-        return list(_registry)
-
-
-def _trim_registry() -> None:
-    """Drop the oldest finished jobs beyond KEEP_FINISHED (called with the lock held)."""
-    finished = [job for job in _registry if job.done()]
-    excess = len(finished) - max(0, KEEP_FINISHED)
-    if excess > 0:
-        dropped = {id(job) for job in finished[:excess]}
-        _registry[:] = [job for job in _registry if id(job) not in dropped]
-
-
-def forget(*jobs: Job | str, ledger: bool = False) -> int:
-    """Let go of finished jobs, so their audio and history no longer stay in memory.
-
-    Args:
-        *jobs: jobs or job ids; none: every finished job of this kernel. Running jobs are
-            never forgotten (cancel them first).
-        ledger: also delete their ledger records and stored audio, so `tn.jobs()`,
-            `tn.resume()` and identical requests no longer find them; ids of jobs only the
-            ledger knows (earlier kernels) are accepted then too.
-
-    Returns:
-        How many jobs were forgotten.
-
-    Example:
-        >>> tn.forget()                     # this kernel's finished jobs, out of memory
-        >>> tn.forget(job.id, ledger=True)  # and off the disk
-    """
-    wanted = {job if isinstance(job, str) else job.id for job in jobs}
-    with _registry_lock:
-        gone = [job for job in _registry if job.done() and (not wanted or job.id in wanted)]
-        running = {job.id for job in _registry if not job.done()}
-        dropped = {id(job) for job in gone}
-        _registry[:] = [job for job in _registry if id(job) not in dropped]
-    ids = {job.id for job in gone}
-    if ledger:
-        from . import ledger as ledgers
-
-        store = ledgers.current()
-        if store is not None:
-            ids |= set(_forget_recorded(store, (ids | wanted) - running))
-    return len(ids)
-
-
-def _forget_recorded(store: Any, ids: set[str]) -> list[str]:
-    """Delete these finished jobs from the ledger; the ids it held (running ones stay)."""
-    from .ledger import TERMINAL
-
-    held = [r["id"] for r in map(store.get, sorted(ids)) if r and r["state"] in TERMINAL]
-    store.forget(held)
-    return held
+def _unconfirmed_advice(provider: str) -> str:
+    return (
+        f"The submit request may have reached {provider}, but no usable answer came "
+        "back, so tts_nb does not know the job's id and did NOT send it again (a second "
+        "submit could be charged twice). Check the provider's dashboard; to submit again "
+        "deliberately, run the request again with force=True."
+    )
 
 
 class Job(concurrent.futures.Future):
     """A text-to-speech request running in the background.
+
+    State changes happen under the job's lock; observers, then the Future's waiters and done
+    callbacks, hear of each change once, after the lock is released, so an observer may read
+    the job (or take its lock) freely. Observers see the final state before anyone waiting on
+    the job does: once `wait()` returns, the ledger has the result on disk.
 
     Example:
         >>> job = tc.speak("Hello", actor_id="…")   # returns at once
@@ -232,8 +183,14 @@ class Job(concurrent.futures.Future):
         self.created_at = scheduler.clock.wall()
         self.finished_at: float | None = None
         self.next_poll_at: float | None = None
-        self.exchanges: list[Exchange] = []
-        self._rows: list[dict[str, Any]] = []
+        self.submit_started_at: float | None = None  # a submit may be on the wire from here
+        self.submit_unconfirmed = False  # sent, but no usable answer: never re-sent silently
+        # The client's labels for the ledger; the engine only carries them.
+        self.fingerprint: str | None = None  # identical requests share it
+        self.reused_from: str | None = None  # the ledger job whose stored result this is
+        # Where an expired result can still be found (the client's or the ledger's search):
+        # returns (result, where it came from) or None.
+        self.recover: Callable[[], tuple[Any, str] | None] | None = None
         self._op = operation
         self._transport = transport
         self._scheduler = scheduler
@@ -241,22 +198,17 @@ class Job(concurrent.futures.Future):
         self._duration_model = duration_model
         self._text_length = text_length
         self._lock = threading.RLock()
+        self._log = History(self, self._lock, transport.scrub)
         self._observers: list[Callable[[Job], None]] = []
         self._timer: Timer | None = None
         self._pacer: Pacer | None = None
         self._t0 = self._clock.now()
         self._last_running_at: float | None = None
+        self._started = False  # its submit was scheduled, or it was resumed
         self._resumed = False  # polled again from the ledger's ids (see resume)
         self._fetch_attempts = 0
         self._outcome: Any = None
         self._registered = False
-        # Set by the client and read by the ledger (tts_nb.ledger):
-        self.fingerprint: str | None = None  # identical requests share it
-        self.submit_started_at: float | None = None  # a submit may be on the wire from here
-        self.submit_unconfirmed = False  # sent, but no usable answer: never re-sent silently
-        self.reused_from: str | None = None  # the ledger job whose stored result this is
-        # Where an expired result can still be found: returns (result, note) or None.
-        self.recover: Callable[[], tuple[Any, str] | None] | None = None
 
     # ----------------------------------------------------------------- public
     @property
@@ -268,6 +220,27 @@ class Job(concurrent.futures.Future):
         """
         return self._outcome
 
+    def running(self) -> bool:
+        """True from the start (its submit scheduled, or a resume) until the job ends.
+
+        The Future underneath stays PENDING until then, because a stdlib Future that is
+        RUNNING can no longer be cancelled, and `cancel()` must work while a job polls.
+        """
+        with self._lock:
+            return self._started and not self.state.terminal
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The Future's `result`, with a cancel reported as `JobCancelled` (a `TTSError` and
+        still a `concurrent.futures.CancelledError`)."""
+        try:
+            return super().result(timeout)
+        except concurrent.futures.CancelledError:
+            raise JobCancelled(
+                f"{self.provider} job {self.id} was cancelled, so it has no result; "
+                "job.history shows what reached the provider.",
+                provider=self.provider,
+            ) from None
+
     def wait(self, timeout: float | None = None) -> Any:
         """Block until the job ends and return its result, or raise its error.
 
@@ -275,7 +248,7 @@ class Job(concurrent.futures.Future):
             JobTimeout: `still_running=True` when only this wait timed out (the job goes on);
                 otherwise the job's own deadline passed.
             JobFailed, QuotaError, AuthError, NotFound, ExpiredResult, ...: the job's error.
-            concurrent.futures.CancelledError: the job was cancelled.
+            JobCancelled: the job was cancelled.
         """
         try:
             return self.result(timeout)
@@ -307,10 +280,10 @@ class Job(concurrent.futures.Future):
             self.finished_at = self._clock.wall()
             ids = dict(self.provider_ids)
             remote = getattr(self._op, "cancel", None) if ids else None
-            self._note(self._cancel_note(ids, remote is not None))
+            self._log.note(self._cancel_note(ids, remote is not None))
+        self._changed()
         super().cancel()
         self.set_running_or_notify_cancel()
-        self._changed()
         if remote is not None:
             self._send_cancel(remote, ids)
         return True
@@ -351,10 +324,14 @@ class Job(concurrent.futures.Future):
         return max(0.0, end - self.created_at)
 
     @property
+    def exchanges(self) -> list[Exchange]:
+        """The HTTP exchanges of this job, oldest first (secrets masked)."""
+        return self._log.exchanges
+
+    @property
     def rows(self) -> list[dict[str, Any]]:
         """History rows as plain dicts (the DataFrame's source)."""
-        with self._lock:
-            return [dict(row) for row in self._rows]
+        return self._log.rows()
 
     @property
     def history(self):
@@ -364,21 +341,23 @@ class Job(concurrent.futures.Future):
         `history_full` has every column (job, provider, method, URL, attempt, latency, UTC
         time), for code and CSV files.
         """
-        from .tables import history_frame
-
-        return history_frame(self.rows, full=False)
+        return self._log.frame()
 
     @property
     def history_full(self):
         """The history with every column (`tables.HISTORY_COLUMNS`), times in UTC."""
-        from .tables import history_frame
-
-        return history_frame(self.rows)
+        return self._log.frame(full=True)
 
     def observe(self, callback: Callable[[Job], None]) -> None:
-        """Call `callback(job)` after every change (from worker threads; keep it quick)."""
+        """Call `callback(job)` once after every change, with the job's lock released (from
+        worker threads; keep it quick)."""
         with self._lock:
             self._observers.append(callback)
+
+    def event(self, step: str, note: str, state: State | None = None) -> None:
+        """Add a history row that is not an HTTP exchange: queued, resumed, reused, rerun."""
+        self._log.event(self._clock.wall(), step, note, state.value if state else None)
+        self._changed()
 
     def __repr__(self) -> str:
         polls = f" polls={self.polls}" if self.polls else ""
@@ -407,50 +386,114 @@ class Job(concurrent.futures.Future):
 
         show(self)
 
+    # -------------------------------------------------- step by step (teaching)
     @property
     def manual(self) -> bool:
         """True for a step-by-step job (`tn.teach.steps`): nothing happens until `step()`."""
         return getattr(self._scheduler, "manual", False)
 
     def step(self):
-        """Run this job's next step now (the submit, one poll, or the download).
+        """Run this job's next step now: `tts_nb.teaching.Stepper(job).step()`."""
+        from .teaching import Stepper
 
-        Only for step-by-step jobs, where the learner plays the scheduler, one cell per step.
-        Returns a `tts_nb.teaching.Transcript` of the step's HTTP exchanges (raw JSON, curl).
-        """
-        if not self.manual:
-            raise InvalidInput(
-                "job.step() is for step-by-step jobs, and this one polls by itself. Start one "
-                "with tn.teach.steps(client).speak(...), then call job.step() once per cell.",
-                provider=self.provider,
-            )
+        return Stepper(self).step()
+
+    def take_pending(self) -> Timer | None:
+        """Remove and return the call scheduled next, for a driver that runs it itself (the
+        teaching `Stepper`, whose `ManualScheduler` only hands calls back)."""
         with self._lock:
             timer, self._timer = self._timer, None
-        before = len(self.exchanges)
-        if timer is not None and not timer.cancelled and not self.state.terminal:
-            timer.fn()
-        from .teaching import Transcript
+        return timer
 
-        return Transcript(self.exchanges[before:], job=self)
-
-    # ----------------------------------------------------------------- engine
+    # ------------------------------------------------- starting and rebuilding
     def start(self) -> Job:
         """Register the job and schedule its submit (called by clients)."""
         self._register()
         with self._lock:
             if self.state.terminal:  # cancelled while it waited for a slot
                 return self
+            self._started = True
             self._timer = self._scheduler.call_soon(self._guarded(self._submit_step))
         return self
 
     def _register(self) -> None:
         """List the job in `all_jobs()` (once), e.g. while it waits for a concurrency slot."""
-        with _registry_lock:
-            if not self._registered:
-                self._registered = True
-                _registry.append(self)
-                _trim_registry()
+        if not self._registered:  # once: a job the registry let go of stays gone
+            self._registered = runtime.register(self)
 
+    def resume(self, ids: Mapping[str, Any], rows: list[dict[str, Any]], note: str) -> Job:
+        """Continue polling a job submitted earlier (e.g. by a kernel that has restarted).
+
+        The provider ids are all it needs: nothing is submitted again. The earlier history
+        rows are kept. Its looks follow the plan counted from its submit
+        (`submit_started_at`, when known), so a look missed while no kernel was polling
+        happens at once, and a job resumed early is not looked at before its time; the
+        deadline counts from now.
+        """
+        self._register()
+        with self._lock:
+            self.provider_ids.update(ids)
+            self.state = State.RUNNING
+            self._log.replace(rows)
+            self._resumed = self._started = True
+        self.event("resume", note, State.RUNNING)
+        since = self.submit_started_at
+        self._make_pacer(0.0 if since is None else max(0.0, self._clock.wall() - since))
+        self._schedule_poll()
+        return self
+
+    def restore_finished(
+        self,
+        state: State,
+        *,
+        result: Any = None,
+        error: TTSError | None = None,
+        rows: list[dict[str, Any]] | None = None,
+    ) -> Job:
+        """End this job with an outcome known without sending anything: the stored result of
+        an identical request (the client's reuse), or the finished job a ledger recorded (so
+        `tn.resume()` hands back earlier kernels' jobs as `Job` objects). `result` for a
+        success (or an expired job with a stored copy), else `error`; `rows` replace the
+        history when given."""
+        if rows is not None:
+            self._log.replace(rows)
+        self._register()
+        if result is not None and state in (State.SUCCEEDED, State.EXPIRED):
+            self._finish_success(result, state)
+        elif state is State.CANCELLED:
+            with self._lock:
+                self.state = State.CANCELLED
+                self.error = error
+            super().cancel()
+            self.set_running_or_notify_cancel()
+        else:
+            self._finish_error(error or TTSError("failed", provider=self.provider), state)
+        return self
+
+    def continuation_token(self) -> str:
+        """This job as a string another process can resume (`tn.resume(token)`), like
+        azure-core's `continuation_token()`: provider, API, kind, endpoint, provider ids and
+        the request, never a key (`tts_nb.tokens`). Taken once the job has its provider ids,
+        it lets a new kernel, a worker or another machine poll on without submitting again."""
+        from .tokens import make
+
+        with self._lock:
+            token = make(
+                getattr(self._transport, "scrub", str),
+                provider=self.provider,
+                api=getattr(self._op, "api", None),
+                kind=self.kind,
+                endpoint=getattr(self._transport, "base_url", ""),
+                job=self.id,
+                created_at=self.created_at,
+                ids=dict(self.provider_ids),
+                request=self.request,
+                body=getattr(self._op, "body", None),
+                submitted_at=self.submit_started_at,
+            )
+        return token.encode()
+
+    # ----------------------------------------------------------------- engine
     def _guarded(self, step: Callable[[], None]) -> Callable[[], None]:
         """A step that can never kill a worker: any surprise ends the job with a clear error.
 
@@ -468,26 +511,15 @@ class Job(concurrent.futures.Future):
 
         return run
 
-    def _crash_error(self, exc: BaseException) -> ProviderError:
-        """The error a step that raised `exc` ends the job with (secrets masked before the
-        text is cut, so no fragment of a key survives)."""
-        interrupted = isinstance(exc, (KeyboardInterrupt, SystemExit))
-        if interrupted:
-            message = f"{self.provider}: interrupted ({type(exc).__name__}) during this step."
-        else:
+    def _crash_error(self, exc: BaseException) -> InternalError:
+        """The error a step that raised `exc` ends the job with."""
+        if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
             log.error("tts_nb: job %s crashed: %s", self.id, type(exc).__name__)
-            try:
-                detail = self._transport.scrub(str(exc))[:500]
-            except BaseException:  # even an exception whose str() fails must end the job
-                detail = "(no description)"
-            message = (
-                f"{self.provider}: unexpected problem while handling the answer: "
-                f"{type(exc).__name__}: {detail}. Please report it."
-            )
+        message = _crash_message(self.provider, exc, self._transport.scrub)
         if self.submit_started_at is not None and not self.provider_ids:
             self.submit_unconfirmed = True
-            message += f" {self._unconfirmed_advice()}"
-        return ProviderError(message, provider=self.provider)
+            message += f" {_unconfirmed_advice(self.provider)}"
+        return InternalError(message, provider=self.provider)
 
     def _call(self, step: str) -> Call:
         return Call(self._transport, self._record, step)
@@ -498,17 +530,19 @@ class Job(concurrent.futures.Future):
         if self._pacer is None:
             self._make_pacer()
         if self.submit_started_at is None:
-            self.submit_started_at = self._clock.wall()
+            with self._lock:
+                self.submit_started_at = self._clock.wall()
             self._changed()  # the ledger notes "a submit may be on the wire" before it is
         try:
             seen = self._op.submit(self._call("submit"))
         except TTSError as error:
             if self._resubmit_allowed(error):
                 return
-            if isinstance(error, ProviderError) and (error.maybe_sent or self._submit_answered()):
+            answered = self._log.submit_answered()
+            if isinstance(error, ProviderError) and (error.maybe_sent or answered):
                 self.submit_unconfirmed = True
                 error = ProviderError(
-                    f"{error} {self._unconfirmed_advice()}",
+                    f"{error} {_unconfirmed_advice(self.provider)}",
                     provider=self.provider,
                     maybe_sent=True,
                 )
@@ -533,30 +567,21 @@ class Job(concurrent.futures.Future):
             elapsed=elapsed,
         )
 
-    def _submit_answered(self) -> bool:
-        """The provider accepted the submit (2xx) although its answer was unusable."""
-        with self._lock:
-            return any(
-                e.step == "submit" and e.status is not None and 200 <= e.status < 300
-                for e in self.exchanges
-            )
-
-    def _unconfirmed_advice(self) -> str:
-        return (
-            f"The submit request may have reached {self.provider}, but no usable answer came "
-            "back, so tts_nb does not know the job's id and did NOT send it again (a second "
-            "submit could be charged twice). Check the provider's dashboard; to submit again "
-            "deliberately, run the request again with force=True."
-        )
-
     def _resubmit_allowed(self, error: TTSError) -> bool:
         """429, or 503 with Retry-After, on submit means "not accepted, come back later":
-        sending again then costs nothing."""
+        sending again then costs nothing. It goes again as the server asks, within the job's
+        deadline and the client's `retry.timeout` (counted from the submit), not `attempts`:
+        nothing failed."""
         if error.status_code not in (429, 503) or error.retry_after is None:
             return False  # no hint that it was refused and when to come back: let the user decide
+        retry = self._transport.retry
+        if not retry.retryable(error):
+            return False
         wait = max(error.retry_after, self.min_interval)
         now = self._clock.now()
         if now + wait > self._pacer.deadline:
+            return False
+        if retry.timeout is not None and now + wait - self._t0 > retry.timeout:
             return False
         self._note(
             f"not accepted ({error.status_code}); submitting again in {wait:g} s, nothing was "
@@ -572,7 +597,8 @@ class Job(concurrent.futures.Future):
         try:
             seen = self._op.poll(self._call("poll"), self.provider_ids)
         except TTSError as error:
-            if _is_transient(error):
+            # Worth polling again: a server hiccup or a rate limit, not a verdict on the job.
+            if self._transport.retry.retryable(error):
                 self._note(f"transient: {error} — polling again")
                 self._schedule_poll(retry_after=error.retry_after)
                 return
@@ -603,13 +629,14 @@ class Job(concurrent.futures.Future):
                 return
             now = self._clock.now()
             when = self._pacer.next_poll(now, retry_after)
-            if when is None:
-                self._give_up(retry_after)
-                return
-            self.next_poll_at = self._clock.wall() + (when - now)
-            self._annotate(next_poll_in_s=round(when - now, 3))
-            self._timer = self._scheduler.call_at(when, self._guarded(self._poll_step))
-        self._changed()
+            if when is not None:
+                self.next_poll_at = self._clock.wall() + (when - now)
+                self._log.annotate(next_poll_in_s=round(when - now, 3))
+                self._timer = self._scheduler.call_at(when, self._guarded(self._poll_step))
+        if when is None:
+            self._give_up(retry_after)  # after the lock: ending notifies and wakes waiters
+        else:
+            self._changed()
 
     def _give_up(self, retry_after: float | None) -> None:
         elapsed = self._clock.now() - self._t0
@@ -636,9 +663,10 @@ class Job(concurrent.futures.Future):
         try:
             result = self._op.fetch(self._call("fetch"), self.provider_ids, seen)
         except TTSError as error:
-            # A broken download is fetched again too: GETs are free, and CDNs hiccup.
-            retry = _is_transient(error) or isinstance(error, BadAudio)
-            if retry and self._fetch_attempts < FETCH_ATTEMPTS:
+            # A broken download is fetched again too (BadAudio is retryable): GETs are free,
+            # and CDNs hiccup. Paced like polls: min_interval, and Retry-After wins.
+            retry = self._transport.retry
+            if retry.retryable(error) and self._fetch_attempts < retry.attempts:
                 self._note(f"transient: {error} — fetching again")
                 when = self._clock.now() + max(self.min_interval, error.retry_after or 0.0)
                 self._timer = self._scheduler.call_at(
@@ -651,107 +679,70 @@ class Job(concurrent.futures.Future):
         self._finish_success(result)
 
     def _learn_duration(self) -> None:
-        """Feed the provider's duration model: the job ended between the last two looks."""
+        """Feed the provider's duration model: the job ended between the last two looks
+        (the model fits that interval; its middle would bias it)."""
         if self._duration_model is None or (self._resumed and self._last_running_at is None):
             return  # it finished while no kernel looked: when is unknown
         now = self._clock.now()
         before = self._last_running_at if self._last_running_at is not None else self._t0
-        self._duration_model.observe(self._text_length, (before + now) / 2 - self._t0)
+        self._duration_model.observe_interval(self._text_length, before - self._t0, now - self._t0)
 
     # ------------------------------------------------------------- recording
-    def _append_row(self, when: float, step: str, **values: Any) -> None:
-        """One history row at wall time `when`; columns not given stay empty. Hold the lock."""
-        row = dict.fromkeys(HISTORY_COLUMNS)
-        row.update(
-            job=self.id,
-            provider=self.provider,
-            n=len(self._rows) + 1,
-            time=when,
-            elapsed_s=round(when - self.created_at, 3),
-            step=step,
-            **values,
-        )
-        self._rows.append(row)
-
     def _record(self, exchange: Exchange) -> None:
-        with self._lock:
-            self.exchanges.append(exchange)
-            self._append_row(
-                exchange.started,
-                exchange.step,
-                attempt=exchange.attempt,
-                method=exchange.method,
-                url=exchange.url,
-                http_status=exchange.status,
-                latency_s=exchange.latency_s,
-                note=exchange.error,
-            )
+        self._log.record(exchange)
         self._changed()
 
-    def _annotate(self, **values: Any) -> None:
-        with self._lock:
-            if self._rows:
-                self._rows[-1].update(values)
-
-    def _scrub(self, text: str | None) -> str | None:
-        """`text` with the client's secrets masked: every sink (history, raw status, error,
-        and through them the ledger and the views) passes provider text through here, since
-        providers echo keys and tokens in statuses and messages, not only in HTTP errors."""
-        return None if text is None else self._transport.scrub(str(text))
-
     def _note(self, text: str) -> None:
-        text = self._scrub(text)
-        with self._lock:
-            if self._rows:
-                row = self._rows[-1]
-                row["note"] = f"{row['note']}; {text}" if row["note"] else text
+        self._log.note(text)
         self._changed()
 
     def _observe(self, seen: Observation) -> None:
-        raw_status = self._scrub(seen.raw_status)
+        raw_status = self._log.scrub(seen.raw_status)
         with self._lock:
             late = self.state is State.CANCELLED and bool(seen.ids) and not self.provider_ids
             self.provider_ids.update(seen.ids)
             self.raw_status = raw_status
             if not self.state.terminal and not seen.state.terminal:
                 self.state = seen.state
-            self._annotate(raw_status=raw_status, state=seen.state.value)
+            self._log.annotate(raw_status=raw_status, state=seen.state.value)
             # A failure's message becomes the error's (noted once, at the end); a success's
             # (e.g. Typecast v1's X-Audio-Duration) belongs to the row that brought it.
             if seen.message and (not seen.state.terminal or seen.state is State.SUCCEEDED):
-                self._note(seen.message)
+                self._log.note(seen.message)
             if late:
-                self._note(
+                self._log.note(
                     f"the submit was accepted after the cancel (ids {sorted(seen.ids)} kept): "
                     f"the result is probably charged; tn.resume({self.id!r}) fetches it"
                 )
         self._changed()
 
-    # Observers (the ledger) see the final state before anyone waiting on the job does, so
-    # once `wait()` returns, the result is already on disk.
+    def _end(self, state: State) -> None:
+        """The job's last change of state (hold the lock)."""
+        self.state = state
+        self.finished_at = self._clock.wall()
+        self.next_poll_at = None
+        self._log.annotate(state=state.value)
+
     def _finish_success(
         self, result: Any, state: State = State.SUCCEEDED, note: str | None = None
     ) -> None:
         with self._lock:
             if self.state.terminal:
                 return
-            self.state = state
-            self.finished_at = self._clock.wall()
-            self.next_poll_at = None
+            self._end(state)
             self._outcome = result
-            self._annotate(state=state.value)
             if note:
-                self._note(note)
+                self._log.note(note)
         self._changed()
         self.set_result(result)
 
     def _finish_error(self, error: TTSError, state: State) -> None:
         if state is State.EXPIRED and self._recover_expired():
             return
-        error.message = self._scrub(error.message)
+        error.message = self._log.scrub(error.message)
         error.args = (error.message,)  # repr() and tracebacks show args, not str()
         if isinstance(error, JobFailed):
-            error.raw_status = self._scrub(error.raw_status)
+            error.raw_status = self._log.scrub(error.raw_status)
         with self._lock:
             if self.state.terminal:
                 return
@@ -760,11 +751,8 @@ class Job(concurrent.futures.Future):
                 error.message += " tts_nb's ledger holds no copy of this result either."
             error.job = self
             self.error = error
-            self.state = state
-            self.finished_at = self._clock.wall()
-            self.next_poll_at = None
-            self._annotate(state=state.value)
-            self._note(str(error))
+            self._end(state)
+            self._log.note(str(error))
         self._changed()
         self.set_exception(error)
 
@@ -788,52 +776,8 @@ class Job(concurrent.futures.Future):
         )
         return True
 
-    # ------------------------------------------------ events, resume and reuse
-    def _event(self, step: str, note: str, state: State | None = None) -> None:
-        """A history row that is not an HTTP exchange: queued, resumed, reused."""
-        note = self._scrub(note)
-        with self._lock:
-            self._append_row(
-                self._clock.wall(),
-                step,
-                state=state.value if state is not None else None,
-                note=note,
-            )
-        self._changed()
-
-    def reuse(self, result: Any, source: str) -> Job:
-        """Finish at once with a stored result of an identical request (nothing is sent)."""
-        self._register()
-        self._event(
-            "reuse",
-            f"reused the result of {source}: an identical request, so nothing was sent and "
-            "nothing charged; pass force=True to submit again",
-        )
-        self._finish_success(result)
-        return self
-
-    def resume(self, ids: Mapping[str, Any], rows: list[dict[str, Any]], note: str) -> Job:
-        """Continue polling a job submitted earlier (e.g. by a kernel that has restarted).
-
-        The provider ids are all it needs: nothing is submitted again. The earlier history
-        rows are kept. Its looks follow the plan counted from its submit
-        (`submit_started_at`, when known), so a look missed while no kernel was polling
-        happens at once, and a job resumed early is not looked at before its time; the
-        deadline counts from now.
-        """
-        self._register()
-        with self._lock:
-            self.provider_ids.update(ids)
-            self.state = State.RUNNING
-            self._rows = [dict(row, job=self.id) for row in rows]
-            self._resumed = True
-        self._event("resume", note, State.RUNNING)
-        since = self.submit_started_at
-        self._make_pacer(0.0 if since is None else max(0.0, self._clock.wall() - since))
-        self._schedule_poll()
-        return self
-
     def _changed(self) -> None:
+        """Tell the observers (call with the lock released: they may read the job)."""
         for callback in list(self._observers):
             try:
                 callback(self)

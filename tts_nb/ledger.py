@@ -44,13 +44,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .clip import Clip
 from .errors import BadAudio
+from .runtime import current as current_runtime
 from .state import State
 
 log = logging.getLogger("tts_nb")
 
 ENV = "TTS_NB_LEDGER"
 DISABLED = ("off", "none", "0", "false", "no")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the jobs table has a token column (added to older files)
 BUSY_TIMEOUT_S = 15.0
 PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # texts, histories and audio are the user's alone
 RETENTION_ENV = "TTS_NB_LEDGER_RETENTION_DAYS"
@@ -89,7 +90,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    token TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_by_fingerprint ON jobs (fingerprint, finished_at);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
@@ -101,6 +103,10 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+# Columns added after the first layout, with their type: an older ledger gets them (NULL in its
+# old records, which `tn.resume()` reads from the other columns), so it keeps opening.
+_ADDED_COLUMNS = {"token": "TEXT"}
 
 
 def fingerprint(provider: str, kind: str, endpoint: str, body: Any) -> str:
@@ -195,7 +201,7 @@ class Ledger:
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 db.execute(statement)
             db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                 (str(SCHEMA_VERSION),),
             )
         self._prune_if_due()
@@ -236,6 +242,10 @@ class Ledger:
         """Refuse a ledger file whose tables another layout wrote, saying how to move on."""
         found = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
         expected = set(re.findall(r"^    (\w+) ", _SCHEMA.split(");")[0], re.MULTILINE))
+        if found:  # columns later versions added are added to an older file, empty
+            for name in sorted(set(_ADDED_COLUMNS) & (expected - found)):
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+                found.add(name)
         missing = sorted(expected - found)
         if found and missing:  # an empty `found`: a new file, about to get the tables
             raise sqlite3.DatabaseError(
@@ -315,8 +325,8 @@ class Ledger:
     def sync(self, job) -> None:
         """Bring a job's record up to date (a job observer: called after every change).
 
-        The job is read first, under its own lock, and written afterwards under the ledger's:
-        never one lock inside the other, since jobs notify observers while holding theirs.
+        The job is read first, under its own lock (jobs notify observers with it released),
+        and written afterwards under the ledger's: never one lock inside the other.
         Snapshots carry a sequence number, so a slower thread never overwrites a newer state.
         """
         snapshot = _snapshot(job)
@@ -333,7 +343,7 @@ class Ledger:
                 "UPDATE jobs SET provider_ids = ?, state = ?, raw_status = ?, phase = ?,"
                 " polls = ?, error = ?, error_type = ?, submit_unconfirmed = ?,"
                 " reused_from = ?, result = COALESCE(?, result), owner = ?, updated_at = ?,"
-                " finished_at = ? WHERE id = ?",
+                " finished_at = ?, token = COALESCE(?, token) WHERE id = ?",
                 (
                     _dumps(snapshot["provider_ids"]),
                     snapshot["state"],
@@ -348,6 +358,7 @@ class Ledger:
                     None if snapshot["phase"] == "done" else this_owner(),
                     time.time(),
                     snapshot["finished_at"],
+                    snapshot["token"],
                     job.id,
                 ),
             )
@@ -630,7 +641,15 @@ def _snapshot(job) -> dict[str, Any]:
             "finished_at": job.finished_at,
             "result": job.clip,
             "rows": job.rows,
+            "token": _token(job),
         }
+
+
+def _token(job) -> str | None:
+    """The job's continuation token once it has provider ids (before, there is nothing to
+    resume); None for a job without tokens (a test double)."""
+    make = getattr(job, "continuation_token", None)
+    return make() if make is not None and job.provider_ids else None
 
 
 def _phase(job) -> str:
@@ -757,6 +776,7 @@ _FIELD_TYPES: dict[str, Any] = {
     "error_type": _OPTIONAL_TEXT,
     "reused_from": _OPTIONAL_TEXT,
     "owner": _OPTIONAL_TEXT,
+    "token": _OPTIONAL_TEXT,
 }
 _CLIP_TYPES: dict[str, Any] = {
     "sha256": str,
@@ -851,7 +871,8 @@ def warn_unavailable(ledger: Ledger, exc: BaseException) -> None:
     )
 
 
-_explicit: Ledger | None | bool = False  # False: not chosen; None: disabled
+# Open ledgers by directory: a connection pool, so it outlives `tn.reset()` (which forgets only
+# the choice, `Runtime.ledger`); the ledgers in it stay valid for jobs still writing.
 _opened: OrderedDict[Path, Ledger] = OrderedDict()
 KEEP_OPEN = 4  # ledgers opened via the environment (tests switch it per test)
 _failed: set[str] = set()
@@ -887,15 +908,16 @@ def _open(directory: Path) -> Ledger | None:
         _opened[directory] = ledger
         while len(_opened) > KEEP_OPEN:
             _, old = _opened.popitem(last=False)
-            if old is not _explicit:
+            if old is not current_runtime().ledger:
                 old.close()
         return ledger
 
 
 def current() -> Ledger | None:
     """The ledger jobs are recorded in now, or None when it is switched off."""
-    if _explicit is not False:
-        return _explicit  # type: ignore[return-value]
+    chosen = current_runtime().ledger  # `use_ledger`'s choice, until `tn.reset()`
+    if chosen is not False:
+        return chosen  # type: ignore[return-value]
     setting = os.environ.get(ENV, "").strip()
     if setting.lower() in DISABLED:
         return None
@@ -912,15 +934,15 @@ def use_ledger(path: str | os.PathLike | None | bool = True) -> Ledger | None:
     Returns:
         The ledger now in use, or None.
     """
-    global _explicit
+    runtime = current_runtime()
     if path is True:
-        _explicit = False
+        runtime.ledger = False
         return current()
     if path is None or path is False:
-        _explicit = None
+        runtime.ledger = None
         return None
-    _explicit = _open(Path(path))
-    return _explicit
+    runtime.ledger = _open(Path(path))
+    return runtime.ledger
 
 
 __all__ = ["Ledger", "Stored", "current", "use_ledger", "fingerprint", "default_directory"]

@@ -9,11 +9,13 @@ policy a few lines and lets the same engine code run on a virtual clock in tests
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from statistics import NormalDist
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +36,11 @@ class PollPolicy:
     def delays(self, expected: float | None = None) -> Iterator[float]:
         """Yield the wait before each poll. `expected` is the predicted job duration, if known."""
         raise NotImplementedError
+
+    def plan(self, expected: float | None, min_interval: float) -> Iterator[float]:
+        """The waits the `Pacer` uses: `delays`, unless a policy needs to know the minimum
+        interval to plan its looks (the pacer still enforces it)."""
+        return self.delays(expected)
 
     def replace(self, **changes) -> PollPolicy:
         """A copy with some fields changed (policies are immutable)."""
@@ -83,20 +90,28 @@ class Progressive(PollPolicy):
 
 @dataclass(frozen=True)
 class Adaptive(PollPolicy):
-    """Look first near the predicted finish, then every `then` seconds (0 = the minimum interval).
+    """Look when the chance of finding the job done is worth a poll, by the learned spread.
 
     The prediction comes from the client's `DurationModel`, which learns the provider's typical
     duration for the text length, and how far jobs stray from it, from the jobs it has seen.
-    The first look lands at the `quantile` of that spread: looking at the average finish would
-    leave half the jobs done long before anyone looks, while an early quantile leaves most
-    jobs only a few polls at the minimum interval. Without a prediction it falls back to
-    `fallback`.
+    Once it has seen a few jobs, the looks are planned for the job's whole duration
+    distribution (`optimal_looks`): the schedule that minimises polls + `lag_cost` x lag,
+    Barlow and Proschan's optimal inspection. A fixed first look at a quantile is too late
+    for a long job with a wide spread (the early finishers wait long: most of the tail lag)
+    and too early for a tight one; the plan looks early and sparsely where few jobs end and
+    at the minimum interval where most do. The first look is never later than the `quantile`
+    of the spread. Past the planned horizon (the model is wrong about this job) each wait
+    follows the hazard, never more than a fifth of the time so far, as a backoff would.
+    Without a spread (too few jobs seen) the first look is at the prediction; without any
+    prediction it falls back to `fallback`.
 
     Attributes:
-        quantile: the share of similar jobs expected to be done at the first look (once the
-            model has seen a few jobs; before that, the first look is at the prior's estimate).
-        first_fraction: scales the first look (1 = exactly at the quantile).
-        then: wait between later polls; the engine raises it to the minimum interval.
+        quantile: at most this share of similar jobs is expected to be done at the first look.
+        first_fraction: scales that bound (1 = exactly at the quantile).
+        then: a fixed wait between later polls (and the first look at the quantile); 0 =
+            planned, never under the minimum interval (the engine enforces it).
+        lag_cost: how many polls one minimum interval of detection lag is worth (the knob
+            between fewer polls and less lag).
         fallback: the policy used while nothing is known about this provider yet.
     """
 
@@ -104,22 +119,93 @@ class Adaptive(PollPolicy):
     first_fraction: float = 1.0
     then: float = 0.0
     fallback: PollPolicy = dataclasses.field(default_factory=lambda: Backoff(1.0, 1.5, 15.0))
+    lag_cost: float = 16.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.quantile <= 1.0:
             raise ValueError(f"quantile must be in 0..1, not {self.quantile!r}")
+        if self.lag_cost <= 0:
+            raise ValueError(f"lag_cost must be > 0, not {self.lag_cost!r}")
 
     def delays(self, expected: float | None = None) -> Iterator[float]:
+        return self.plan(expected, 0.0)
+
+    def plan(self, expected: float | None, min_interval: float) -> Iterator[float]:
         if expected is None:
             yield from self.fallback.delays(None)
             return
         if isinstance(expected, Prediction):
-            first = expected.quantile(self.quantile)
+            first = expected.quantile(self.quantile) * self.first_fraction
         else:
-            first = float(expected)
-        yield first * self.first_fraction
-        while True:
-            yield self.then
+            first = float(expected) * self.first_fraction
+        planned = isinstance(expected, Prediction) and expected.sigma is not None and expected > 0
+        if self.then or min_interval <= 0 or not planned:
+            yield first
+            while True:
+                yield self.then
+        rate = self.lag_cost / min_interval  # polls per second of lag
+        looks = optimal_looks(expected, rate, min_interval)
+        # The quantile bounds the first look: never fewer jobs done by then than planned
+        # by the optimum, never more than the quantile's share.
+        if looks[0] > first:
+            looks = [first, *(t for t in looks if t >= first + min_interval)]
+        now = 0.0
+        for look in looks:
+            yield look - now
+            now = look
+        while True:  # past the planned horizon: the model is wrong about this job
+            wait = min_interval
+            for _ in range(3):  # the hazard at the middle of the wait: a fixed point
+                hazard = expected.hazard(now + wait / 2)
+                wait = math.sqrt(2.0 / (rate * hazard)) if hazard else math.inf
+                # never more than a fifth of the time so far: a job far off its prediction
+                # is looked at as by a backoff
+                wait = max(min_interval, min(wait, 0.2 * now))
+            yield wait
+            now += wait
+
+
+def optimal_looks(expected: Prediction, rate: float, min_interval: float) -> list[float]:
+    """The look times (s after submit) that minimise E[polls] + rate x E[lag] for a job whose
+    duration follows `expected`'s log-normal, gaps >= `min_interval`, up to its 99.9 %
+    quantile: Barlow and Proschan's optimal inspection, by dynamic programming on a grid.
+
+    With S(t) the chance the job still runs at t and W(i) the least cost still to pay after a
+    look at t_i found it running, W(i) = S(t_i) + min over j of rate x E[(t_j - T); t_i < T
+    <= t_j] + W(j): one poll at t_j plus the lag of the jobs done in between, then the rest.
+    """
+    import numpy as np  # a dependency of pandas; imported here to keep `import tts_nb` light
+
+    horizon = expected.quantile(0.999) + min_interval
+    step = max(min_interval / 4, horizon / GRID_POINTS)
+    k = max(1, math.ceil(min_interval / step - 1e-9))
+    t = np.arange(step, horizon + step, step)
+    line, mu, sigma = float(expected), expected.mu, expected.sigma or PRIOR_SPREAD
+    z = (np.log(t / line) - mu) / sigma
+    cdf = np.array([_NORMAL.cdf(v) for v in z])
+    mean = line * math.exp(mu + sigma * sigma / 2)
+    partial = mean * np.array([_NORMAL.cdf(v - sigma) for v in z])  # E[T; T <= t]
+    cdf, partial = np.concatenate(([0.0], cdf)), np.concatenate(([0.0], partial))
+    t = np.concatenate(([0.0], t))
+    n = t.size
+    w = np.zeros(n)
+    best = np.full(n, -1)
+    a = rate * (t * cdf - partial)
+    for i in range(n - 1 - k, -1, -1):
+        j = i + (k if i else max(1, k))  # the first look: any time after the submit
+        cost = a[j:] - rate * cdf[i] * t[j:] + w[j:]
+        pick = int(np.argmin(cost))
+        best[i] = j + pick
+        w[i] = (1 - cdf[i]) + cost[pick] + rate * partial[i]
+    looks, i = [], 0
+    while best[i] >= 0:
+        i = int(best[i])
+        looks.append(float(t[i]))
+    return looks or [float(expected)]
+
+
+GRID_POINTS = 400  # time steps of a planned schedule: its resolution against its cost
+PRIOR_SPREAD = 0.3
 
 
 class Prediction(float):
@@ -128,69 +214,187 @@ class Prediction(float):
     It is a plain float (the fitted line), so any policy can use it as one number; `Adaptive`
     asks for a quantile instead: `prediction.quantile(0.2)` is the time by which about a fifth
     of such jobs were done. Durations vary in proportion to the job's length, so the spread is
-    kept as ratios observed / predicted.
+    kept as ratios observed / predicted: the ratios themselves when every duration was known
+    exactly, and a log-normal (`mu`, `sigma` of log(ratio)) fitted to what was seen, which is
+    usually only "done somewhere between two looks".
     """
 
-    def __new__(cls, seconds: float, ratios: tuple[float, ...] = ()) -> Prediction:
+    def __new__(
+        cls,
+        seconds: float,
+        ratios: tuple[float, ...] = (),
+        *,
+        mu: float = 0.0,
+        sigma: float | None = None,
+    ) -> Prediction:
         self = super().__new__(cls, seconds)
         self.ratios = tuple(sorted(ratios))
+        self.mu = mu
+        self.sigma = sigma
         return self
 
     def quantile(self, q: float) -> float:
         """The duration by which a share `q` of similar jobs finished (the line without data)."""
         if not 0.0 <= q <= 1.0:
             raise ValueError(f"q must be in 0..1, not {q!r}")
-        if not self.ratios:
+        if self.ratios:
+            position = q * (len(self.ratios) - 1)
+            low = int(position)
+            high = min(low + 1, len(self.ratios) - 1)
+            ratio = self.ratios[low] + (self.ratios[high] - self.ratios[low]) * (position - low)
+            return float(self) * ratio
+        if self.sigma is None or float(self) <= 0:
             return float(self)
-        position = q * (len(self.ratios) - 1)
-        low = int(position)
-        high = min(low + 1, len(self.ratios) - 1)
-        ratio = self.ratios[low] + (self.ratios[high] - self.ratios[low]) * (position - low)
-        return float(self) * ratio
+        q = min(max(q, 1e-9), 1 - 1e-9)
+        return float(self) * math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(q))
+
+    def hazard(self, t: float) -> float:
+        """Per second, the chance that a job not done after `t` s finishes now (log-normal)."""
+        if self.sigma is None or t <= 0 or float(self) <= 0:
+            return 0.0
+        z = (math.log(t / float(self)) - self.mu) / self.sigma
+        survival = 0.5 * math.erfc(z / math.sqrt(2))
+        if survival < 1e-12:  # far in the tail: the log-normal's hazard ~ z / (sigma t)
+            return z / (self.sigma * t)
+        return _NORMAL.pdf(z) / (self.sigma * t * survival)
+
+
+_NORMAL = NormalDist()
+
+
+def _truncated(mean: float, sd: float, low: float, high: float) -> tuple[float, float]:
+    """Mean and variance of N(mean, sd²) restricted to [low, high] (either may be infinite)."""
+    if high - low < 1e-9 * sd:
+        return (low + high) / 2, 0.0
+    a, b = (low - mean) / sd, (high - mean) / sd
+    mass = _NORMAL.cdf(b) - _NORMAL.cdf(a)
+    if mass < 1e-12:  # the interval is far in a tail: the nearer end carries it
+        edge = low if a > 0 else high
+        return edge, 0.0
+    pa = _NORMAL.pdf(a) if math.isfinite(a) else 0.0
+    pb = _NORMAL.pdf(b) if math.isfinite(b) else 0.0
+    za = a * pa if math.isfinite(a) else 0.0
+    zb = b * pb if math.isfinite(b) else 0.0
+    shift = (pa - pb) / mass
+    variance = sd * sd * max(0.0, 1 + (za - zb) / mass - shift * shift)
+    return mean + sd * shift, variance
 
 
 class DurationModel:
     """Learns how long a provider's jobs take as a function of text length, and how much they vary.
 
     A least-squares line `seconds = a + b * characters` over the last `window` finished jobs,
-    starting from the provider's prior (a, b); the ratios observed / line of those same jobs
-    are the spread that `Prediction.quantile` reads. A window rather than all history, so the
-    model follows a provider that gets slower or faster. Thread-safe: jobs finish on worker
-    threads.
+    starting from the provider's prior (a, b), and a log-normal spread of the ratios
+    observed / line. A window rather than all history, so the model follows a provider that
+    gets slower or faster; within it, recent jobs weigh more in the spread.
+
+    What a poller sees is rarely a duration: a job found done was done somewhere between the
+    last look that saw it running and this one (`observe_interval`). Taking the middle biases
+    the model (a job done at its first look teaches "half the first wait"); instead the fit is
+    a likelihood over the interval, by a few EM steps: each job's duration is replaced by its
+    expectation given the interval under the current fit, the line and the spread are fitted
+    to those, and again. Thread-safe: jobs finish on worker threads.
     """
 
     MIN_SAMPLES = 3
+    EM_STEPS = 6
+    PRIOR_SIGMA = 0.3  # the spread assumed before any job: a third either way
+    PRIOR_WEIGHT = 1.0  # in jobs: how much that assumption counts once jobs are seen
+    HALF_LIFE = 25.0  # jobs: a job this many finishes ago weighs half as much in the spread
 
     def __init__(self, prior: tuple[float, float], window: int = 50) -> None:
         self._prior = prior
-        self._samples: deque[tuple[int, float]] = deque(maxlen=window)
+        self.window = window  # how many finished jobs it keeps (what a warm start reads)
+        self._samples: deque[tuple[int, float, float]] = deque(maxlen=window)
         self._lock = threading.Lock()
+        self._fitted: tuple[float, float, float, float, tuple[float, ...]] | None = None
 
     def observe(self, characters: int, seconds: float) -> None:
+        """A job of this length took exactly `seconds`."""
         if seconds > 0:
+            self.observe_interval(characters, seconds, seconds)
+
+    def observe_interval(self, characters: int, low: float, high: float) -> None:
+        """A job of this length was still running `low` s after submit and done at `high` s."""
+        if high > 0 and high >= low:
             with self._lock:
-                self._samples.append((characters, seconds))
+                self._samples.append((characters, max(low, 0.0), high))
+                self._fitted = None
 
     def predict(self, characters: int) -> Prediction:
         """The expected duration for a text of this length, with the spread seen so far."""
         with self._lock:
-            samples = list(self._samples)
-        a, b = self._fit(samples)
-        ratios = []
-        if len(samples) >= self.MIN_SAMPLES:
-            ratios = [y / (a + b * x) for x, y in samples if a + b * x > 0]
-        return Prediction(max(0.0, a + b * characters), tuple(ratios))
+            if self._fitted is None:
+                self._fitted = self._fit(list(self._samples))
+            a, b, mu, sigma, ratios = self._fitted
+        line = max(0.0, a + b * characters)
+        if len(self._samples) < self.MIN_SAMPLES:
+            return Prediction(line)
+        return Prediction(line, ratios, mu=mu, sigma=sigma)
 
-    def _fit(self, samples: list[tuple[int, float]]) -> tuple[float, float]:
+    def _fit(
+        self, samples: list[tuple[int, float, float]]
+    ) -> tuple[float, float, float, float, tuple[float, ...]]:
+        """(a, b, mu, sigma, ratios): the line, the log-normal spread around it, and the
+        ratios to the line when every duration is known exactly (else empty)."""
         if len(samples) < self.MIN_SAMPLES:
-            return self._prior
-        xs = [float(x) for x, _ in samples]
-        ys = [y for _, y in samples]
-        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
-        var_x = sum((x - mean_x) ** 2 for x in xs)
-        if var_x == 0:  # every text had the same length: keep the prior's slope
+            return (*self._prior, 0.0, self.PRIOR_SIGMA, ())
+        xs = [float(x) for x, _, _ in samples]
+        exact = all(low == high for _, low, high in samples)
+        weights = [0.5 ** ((len(samples) - 1 - i) / self.HALF_LIFE) for i in range(len(samples))]
+        mu, sigma = 0.0, self.PRIOR_SIGMA
+        # Start from the jobs whose end is known closely (a job done at its first look, seen
+        # after a long wait, says little); with too few of those, from the prior's line.
+        narrow = [
+            (x, (low + high) / 2) for x, (_, low, high) in zip(xs, samples) if high <= 1.5 * low
+        ]
+        if len(narrow) >= self.MIN_SAMPLES:
+            a, b = self._line([x for x, _ in narrow], [y for _, y in narrow])
+        else:
+            a, b = self._prior
+        ys = [
+            high if low == high else min(max(a + b * x, low), high)
+            for x, (_, low, high) in zip(xs, samples)
+        ]
+        for _ in range(1 if exact else self.EM_STEPS):
+            a, b = self._line(xs, ys, (a, b))
+            moments = []
+            for x, (_, low, high) in zip(xs, samples):
+                line = max(a + b * x, 1e-6)
+                log_low = math.log(low / line) if low > 0 else -math.inf
+                moments.append(_truncated(mu, sigma, log_low, math.log(high / line)))
+            total = sum(weights) + self.PRIOR_WEIGHT
+            mu = sum(w * m for w, (m, _) in zip(weights, moments)) / total
+            spread = sum(w * (v + (m - mu) ** 2) for w, (m, v) in zip(weights, moments))
+            sigma = max(math.sqrt((spread + self.PRIOR_WEIGHT * self.PRIOR_SIGMA**2) / total), 0.02)
+            # E-step for the line: each duration at its expectation given its interval
+            ys = [max(a + b * x, 1e-6) * math.exp(m + v / 2) for x, (m, v) in zip(xs, moments)]
+        if exact:
+            ratios = tuple(y / (a + b * x) for x, y in zip(xs, ys) if a + b * x > 0)
+            return a, b, mu, sigma, ratios
+        return (*self._line(xs, ys, (a, b)), mu, sigma, ())
+
+    def _line(
+        self, xs: list[float], ys: list[float], around: tuple[float, float] | None = None
+    ) -> tuple[float, float]:
+        """Least squares `y = a + b x` with b >= 0 (the prior's slope when all x are equal).
+
+        With `around` (the previous fit), each job is weighted by 1 / its fitted duration²:
+        durations vary in proportion to their length, so plain least squares would let the
+        longest jobs set the line, leave the short ones far off it and the spread (kept as
+        ratios) wide. A fitted duration under half the job's own counts as half of it: a line
+        far too low for some jobs must not hand them all the weight (it would stay there)."""
+        ws = [
+            1.0 / max(around[0] + around[1] * x, y / 2, 1e-6) ** 2 if around else 1.0
+            for x, y in zip(xs, ys)
+        ]
+        total = sum(ws)
+        mean_x = sum(w * x for w, x in zip(ws, xs)) / total
+        mean_y = sum(w * y for w, y in zip(ws, ys)) / total
+        var_x = sum(w * (x - mean_x) ** 2 for w, x in zip(ws, xs))
+        if max(xs) == min(xs):  # every text had the same length: keep the prior's slope
             return mean_y - self._prior[1] * mean_x, self._prior[1]
-        slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / var_x
+        slope = sum(w * (x - mean_x) * (y - mean_y) for w, x, y in zip(ws, xs, ys)) / var_x
         slope = max(slope, 0.0)
         return mean_y - slope * mean_x, slope
 
@@ -221,7 +425,7 @@ class Pacer:
         self.policy = policy
         self.min_interval = min_interval
         self.deadline = deadline
-        self._delays = policy.delays(expected)
+        self._delays = policy.plan(expected, min_interval)
         self._rng = rng or random.Random()
         self.polls_planned = 0
         self._caught_up: list[float] = self._catch_up(elapsed) if elapsed > 0 else []

@@ -1,24 +1,25 @@
-"""`tn.resume()`: continue the ledger's jobs after a kernel restart, without submitting again.
+"""`tn.resume()`: continue jobs after a kernel restart, or in another process, without
+submitting again: the ledger's jobs by id, any job by its continuation token.
 
-A job recorded with provider ids is rebuilt from them (the client's `_rebuild_operation` turns
-the stored request body back into the protocol half) and polled again; finished jobs come back
-finished, their results loaded from the ledger's store. Jobs whose kernel died before an id
-came back are closed with an explanation: "never sent" when they were still queued, "may have
-been sent" when the submit was on the wire. None of them is ever re-sent.
+A job recorded with provider ids is rebuilt from its continuation token (`tts_nb.tokens`: the
+ledger stores one per job; `Client.job_from_token` turns it back into a job) and polled again;
+finished jobs come back finished, their results loaded from the ledger's store. Jobs whose
+kernel died before an id came back are closed with an explanation: "never sent" when they were
+still queued, "may have been sent" when the submit was on the wire. None of them is ever re-sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import errors
+from . import errors, tokens
 from . import ledger as ledgers
 from .client import Client
-from .credentials import PROVIDER_KEYS, find_secret
-from .errors import AuthError, InvalidInput, NotFound, TTSError
+from .errors import InvalidInput, NotFound, TTSError
 from .job import Job, all_jobs, forget
 from .policy import Fixed
 from .scheduler import default_scheduler
@@ -26,78 +27,142 @@ from .state import State
 from .transport import Transport
 
 
-def resume(*job_ids: str, client: Client | None = None) -> list[Job]:
-    """Pick up the ledger's jobs in this kernel.
+def resume(*jobs: str, client: Client | None = None) -> list[Job]:
+    """Pick up jobs in this kernel: the ledger's, by id, or any job by its continuation token.
 
     Args:
-        *job_ids: the jobs to bring back (see `tn.jobs()`); finished ones come back finished
-            with their stored result. Without ids: every unfinished job that no other running
+        *jobs: job ids (see `tn.jobs()`) or continuation tokens (`job.continuation_token()`,
+            from any kernel, process or machine); finished ones come back finished with their
+            stored result. Without any: every unfinished ledger job that no other running
             kernel is polling.
         client: the client to poll with (its endpoint must be the job's); by default one is
             made per provider and endpoint, with keys from the environment, `.env` or
-            `tn.login()`.
+            `tn.login()` (a token never carries a key).
 
     Returns:
         The jobs, as `Job` objects (running ones poll in the background).
 
     Raises:
         NotFound: an id is not in the ledger.
+        InvalidInput: a token is malformed, of another version, or names an endpoint that is
+            neither the provider's own nor the one configured now.
         AuthError: a running job needs a key that is not set.
     """
     ledger = ledgers.current()
-    if ledger is None:
+    if ledger is None and not (jobs and all(map(tokens.is_token, jobs))):
         raise InvalidInput(
             "The job ledger is switched off, so there is nothing to resume. Unset "
-            f"{ledgers.ENV}=off or call tn.use_ledger(True)."
+            f"{ledgers.ENV}=off or call tn.use_ledger(True) (continuation tokens resume "
+            "without it)."
         )
     live = {
         job.id: job
         for job in all_jobs()
         if not _cancelled_with_ids(job.state.value, job.provider_ids)
     }
-    if job_ids:
-        records = []
-        for job_id in job_ids:
-            record = ledger.get(job_id)
-            if record is None:
-                raise NotFound(
-                    f"Job {job_id!r} is not in the ledger at {ledger.directory}; tn.jobs() "
-                    "lists the jobs it knows."
-                )
-            records.append(record)
-    else:
+    if not jobs:
         records = [
             r
             for r in ledger.records(unfinished=True)
             if r["id"] not in live and not _polled_elsewhere(r)
         ]
-    clients: dict[tuple[str, str], Client] = {}
+        clients: dict[tuple[str, str], Client | None] = {}
+        return [job for r in records if (job := _bring_back(r, ledger, live, client, clients))]
     resumed = []
-    for record in records:
-        if record["id"] in live:
-            resumed.append(live[record["id"]])
-        elif record["state"] in ledgers.TERMINAL and not (
-            job_ids and _cancelled_with_ids(record["state"], record["provider_ids"])
-        ):
-            resumed.append(_finished(record, ledger))
-        elif _polled_elsewhere(record) and (record["embedded"] or not record["provider_ids"]):
-            raise InvalidInput(
-                f"Job {record['id']} belongs to another running kernel ({record['owner']}), "
-                "which is still submitting it or runs it on its own embedded simulator: look "
-                "at it there. tn.jobs() shows its state."
-            )
-        elif not record["provider_ids"]:
-            resumed.append(_close_unsent(record, ledger))
-        elif record["embedded"]:
-            resumed.append(_close_embedded(record, ledger))
+    for item in jobs:
+        if tokens.is_token(item):
+            job = _from_token(tokens.decode(item), ledger, live, client)
         else:
-            key = (record["provider"], record["endpoint"])
-            if client is None and clients.get(key) is None:
-                clients[key] = _client_for(record)
-            chosen = client or clients[key]
-            if chosen is not None:  # None: refused its endpoint, with a warning
-                resumed.append(_continue(record, ledger, chosen))
+            job = _bring_back(_record(ledger, item), ledger, live, client, {}, named=True)
+        if job is not None:
+            resumed.append(job)
     return resumed
+
+
+def _record(ledger: ledgers.Ledger, job_id: str) -> dict[str, Any]:
+    record = ledger.get(job_id)
+    if record is None:
+        raise NotFound(
+            f"Job {job_id!r} is not in the ledger at {ledger.directory}; tn.jobs() lists "
+            "the jobs it knows."
+        )
+    return record
+
+
+def _from_token(
+    token: tokens.ContinuationToken,
+    ledger: ledgers.Ledger | None,
+    live: dict[str, Job],
+    client: Client | None,
+) -> Job | None:
+    """A job from its token: the ledger's record when this machine has it, else rebuilt from
+    the token alone. The token's endpoint is checked first, whatever the ledger says."""
+    chosen = client or Client.from_token(token)
+    record = ledger.get(token.job) if ledger is not None else None
+    if record is not None and (record["provider"], record["endpoint"]) == (
+        token.provider,
+        token.endpoint,
+    ):
+        return _bring_back(record, ledger, live, chosen, {}, named=True)
+    if token.job in live:
+        return live[token.job]
+    job = chosen.job_from_token(token)
+    if ledger is not None:
+        try:
+            ledger.record_new(
+                job,
+                fingerprint=job.fingerprint,
+                endpoint=chosen.base_url,
+                embedded=chosen.simulated,
+                body=token.body,
+            )
+            job.observe(ledger.observer)
+        except ledgers.LEDGER_ERRORS as exc:
+            ledgers.warn_unavailable(ledger, exc)
+    return chosen.continue_job(job)
+
+
+def _bring_back(
+    record: dict[str, Any],
+    ledger: ledgers.Ledger,
+    live: dict[str, Job],
+    client: Client | None,
+    clients: dict[tuple[str, str], Client | None],
+    named: bool = False,
+) -> Job | None:
+    """One ledger record as a Job: live, finished, closed, or polling again; None when its
+    endpoint was refused (with a warning). `named`: the caller asked for this id."""
+    if record["id"] in live:
+        return live[record["id"]]
+    if record["state"] in ledgers.TERMINAL and not (
+        named and _cancelled_with_ids(record["state"], record["provider_ids"])
+    ):
+        return _finished(record, ledger)
+    if _polled_elsewhere(record) and (record["embedded"] or not record["provider_ids"]):
+        raise InvalidInput(
+            f"Job {record['id']} belongs to another running kernel ({record['owner']}), "
+            "which is still submitting it or runs it on its own embedded simulator: look "
+            "at it there. tn.jobs() shows its state."
+        )
+    if not record["provider_ids"]:
+        return _close_unsent(record, ledger)
+    if record["embedded"]:
+        return _close_embedded(record, ledger)
+    token = _token_of(record, ledger)
+    key = (token.provider, token.endpoint)
+    if client is None and key not in clients:
+        clients[key] = _client_for(token)
+    chosen = client or clients[key]
+    return None if chosen is None else _continue(record, token, ledger, chosen)
+
+
+def _token_of(record: dict[str, Any], ledger: ledgers.Ledger) -> tokens.ContinuationToken:
+    """The record's stored token; for a record written before tokens were stored, one made
+    from its columns. The ledger's ids win: they are updated with every poll."""
+    if record.get("token"):
+        stored = tokens.decode(record["token"])
+        return dataclasses.replace(stored, job=record["id"], ids=dict(record["provider_ids"]))
+    return tokens.from_record(record, _submitted_at(record, ledger.rows([record["id"]])))
 
 
 def _cancelled_with_ids(state: str, provider_ids: Any) -> bool:
@@ -106,64 +171,36 @@ def _cancelled_with_ids(state: str, provider_ids: Any) -> bool:
     return state == State.CANCELLED.value and bool(provider_ids)
 
 
-def _has_keys(provider: str) -> bool:
-    """Whether any of the provider's keys is set (argument-free: login, environment, .env)."""
-    return any(find_secret(None, name) for name in PROVIDER_KEYS.get(provider, ()))
-
-
 def _polled_elsewhere(record: dict[str, Any]) -> bool:
     owner = record.get("owner")
     return owner != ledgers.this_owner() and ledgers.owner_alive(owner)
 
 
-def _client_for(record: dict[str, Any]) -> Client | None:
+def _client_for(token: tokens.ContinuationToken) -> Client | None:
     """A client for the recorded endpoint, or None (with a warning) when it would carry a key
     to an endpoint the provider does not own and nobody configured: a ledger file is not
     trusted to decide where keys go."""
-    cls = Client.clients.get(record["provider"])
+    cls = Client.clients.get(token.provider)
     if cls is None:
         raise InvalidInput(
-            f"Job {record['id']} is a {record['provider']} job, and no client for that "
+            f"Job {token.job} is a {token.provider} job, and no client for that "
             "provider is installed."
         )
-    endpoint = record["endpoint"]
-    # Without a key there is nothing to leak (and _continue names the key it needs); building
-    # a client with a key could already send it (Typecast asks which API a key belongs to).
-    if endpoint.rstrip("/") in cls.trusted_endpoints() or not _has_keys(record["provider"]):
-        return cls(base_url=endpoint)
-    warnings.warn(
-        f"tts_nb: job {record['id']} was not resumed: it was sent to {endpoint}, which is "
-        f"neither {record['provider']}'s own endpoint ({cls.real_url}) nor the one configured "
-        f"now, so no key was sent there. If that endpoint is yours, set {cls.url_env}="
-        f"{endpoint} in the environment (or pass client={cls.__name__}(base_url=...)) and "
-        f"call tn.resume({record['id']!r}) again.",
-        stacklevel=3,
-    )
+    if cls.may_send_keys_to(token.endpoint):
+        return cls(base_url=token.endpoint)
+    warnings.warn(cls.untrusted_endpoint(token.endpoint, token.job), stacklevel=4)
     return None
 
 
-def _continue(record: dict[str, Any], ledger: ledgers.Ledger, client: Client) -> Job:
-    """Poll a recorded job again from its provider ids."""
-    if client.base_url.rstrip("/") != record["endpoint"].rstrip("/"):
-        raise InvalidInput(
-            f"Job {record['id']} was sent to {record['endpoint']}, but the client given talks "
-            f"to {client.base_url}: pass a client for that endpoint, or none."
-        )
-    if not tuple(client._secret_values()) and _needs_key(client):
-        raise AuthError(
-            f"Resuming {record['provider']} job {record['id']} needs the account's key: set it "
-            f"in the environment or .env, call tn.login({record['provider']!r}), or pass "
-            "client=.",
-            provider=record["provider"],
-        )
+def _continue(
+    record: dict[str, Any], token: tokens.ContinuationToken, ledger: ledgers.Ledger, client: Client
+) -> Job:
+    """Poll a recorded job again from its token, keeping its ledger history."""
+    job = client.job_from_token(token)
     if _cancelled_with_ids(record["state"], record["provider_ids"]):
         forget(record["id"])  # the cancelled Job makes way for the one that polls again
-    request = record["request"]
-    operation = client._rebuild_operation(record["kind"], record["body"] or {}, request)
-    job = client._new_job(operation, policy=None, request=request, text=request.get("text") or "")
     _restore(job, record)
     rows = ledger.rows([job.id])
-    job.submit_started_at = _submitted_at(record, rows)
     job.observe(ledger.observer)
     job.recover = lambda: _stored_copy(ledger, record["fingerprint"], job)
     since = time.time() - record["updated_at"]
@@ -171,8 +208,7 @@ def _continue(record: dict[str, Any], ledger: ledgers.Ledger, client: Client) ->
         f"resumed in a new kernel ({since:.0f} s after the last record): polling again from "
         f"the provider ids {sorted(record['provider_ids'])}, nothing submitted again"
     )
-    client.gate.admit(job, lambda: job.resume(record["provider_ids"], rows, note), wait=False)
-    return job
+    return client.continue_job(job, rows, note)
 
 
 def _submitted_at(record: dict[str, Any], rows: list[dict[str, Any]]) -> float:
@@ -180,14 +216,6 @@ def _submitted_at(record: dict[str, Any], rows: list[dict[str, Any]]) -> float:
     from; the record's creation time when no such row was kept."""
     times = [row["time"] for row in rows if row.get("step") == "submit" and row.get("time")]
     return min(times, default=record["created_at"])
-
-
-def _needs_key(client: Client) -> bool:
-    """A client without secrets can still poll when its API needs none (Aspose's trial)."""
-    try:
-        return bool(client._auth_headers())
-    except AuthError:
-        return True
 
 
 def _stored_copy(ledger: ledgers.Ledger, fingerprint: str, job: Job) -> tuple[Any, str] | None:
@@ -251,33 +279,28 @@ def _finished(record: dict[str, Any], ledger: ledgers.Ledger) -> Job:
         request=record["request"],
     )
     _restore(job, record)
-    job._rows = ledger.rows([job.id])
-    job._register()
     state = State(record["state"])
     result = ledger.load_result(record) if record.get("result") else None
-    if state in (State.SUCCEEDED, State.EXPIRED) and result is not None:
-        job._finish_success(result, state)
-    elif state is State.SUCCEEDED:
-        job._finish_error(
+    error = None
+    if state is State.SUCCEEDED and result is None:
+        state, error = (
+            State.EXPIRED,
             errors.ExpiredResult(
                 f"Job {job.id} succeeded, but its stored result is missing from the ledger "
                 f"({ledger.results_dir}): it was deleted or damaged. Run the request again "
                 "with force=True to get it (it is charged again).",
                 provider=job.provider,
             ),
-            State.EXPIRED,
         )
     elif state is State.CANCELLED:
-        job.state = State.CANCELLED
-        job.error = TTSError(record["error"] or "cancelled", provider=job.provider)
-        super(Job, job).cancel()
-        job.set_running_or_notify_cancel()
-    else:
+        error = TTSError(record["error"] or "cancelled", provider=job.provider)
+    elif state not in (State.SUCCEEDED, State.EXPIRED) or result is None:
         cls = getattr(errors, record.get("error_type") or "", None)
         if not (isinstance(cls, type) and issubclass(cls, TTSError)):
             cls = TTSError
         message = record["error"] or f"{job.provider} reported {record['raw_status']!r}."
-        job._finish_error(cls(message, provider=job.provider), state)
+        error = cls(message, provider=job.provider)
+    job.restore_finished(state, result=result, error=error, rows=ledger.rows([job.id]))
     job.finished_at = record["finished_at"]
     return job
 

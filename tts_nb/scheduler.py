@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from .clock import Clock, SystemClock, VirtualClock
+from .runtime import current
 
 
 class _InlineExecutor(Executor):
@@ -157,14 +158,7 @@ class Scheduler:
             self.downloads.shutdown(wait=wait)
 
 
-_default: Scheduler | None = None
-_default_lock = threading.Lock()
-
-
 def default_scheduler() -> Scheduler:
-    """The process-wide scheduler every client uses unless given its own."""
-    global _default
-    with _default_lock:
-        if _default is None:
-            _default = Scheduler()
-        return _default
+    """The process-wide scheduler every client uses unless given its own (the runtime's, so
+    `tn.reset()` stops it and the next client gets a new one)."""
+    return current().scheduler()

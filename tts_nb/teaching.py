@@ -36,20 +36,6 @@ from .errors import InvalidInput
 from .scheduler import Timer
 from .transport import BODY_PREVIEW, MASK, Exchange
 
-# How each provider's secrets are spelled in a shell: header → value, form field → value.
-SECRET_HEADERS: dict[str, dict[str, str]] = {
-    # legacy API: a Bearer token; v1 (api.typecast.ai): the same variable, as X-API-KEY
-    "typecast": {"authorization": "Bearer $TYPECAST_API_KEY", "x-api-key": "$TYPECAST_API_KEY"},
-    "camb": {"x-api-key": "$CAMB_API_KEY"},
-    "aspose": {"authorization": "Bearer $ASPOSE_TOKEN"},
-}
-SECRET_FIELDS: dict[str, dict[str, str]] = {
-    "aspose": {"client_id": "$ASPOSE_CLIENT_ID", "client_secret": "$ASPOSE_CLIENT_SECRET"},
-}
-# Where a variable's value comes from, when it is not simply the key a client reads.
-VARIABLE_NOTES = {
-    "$ASPOSE_TOKEN": "ASPOSE_TOKEN is the access_token of the /connect/token answer",
-}
 # Headers requests adds by itself; curl sends its own equivalents.
 TRANSPORT_HEADERS = frozenset({"user-agent", "accept-encoding", "connection", "content-length"})
 AUDIO_SUFFIXES = {
@@ -77,6 +63,31 @@ class ManualScheduler:
 
     def call_soon(self, fn: Callable[[], None], *, download: bool = False) -> Timer:
         return self.call_at(self.clock.now(), fn, download=download)
+
+
+class Stepper:
+    """Drives one step-by-step job: runs the call its `ManualScheduler` handed back, in the
+    caller's thread, so the learner plays the scheduler, one cell per step. The engine knows
+    nothing of it: a job only gives up its pending call (`Job.take_pending`)."""
+
+    def __init__(self, job: Any) -> None:
+        if not job.manual:
+            raise InvalidInput(
+                "job.step() is for step-by-step jobs, and this one polls by itself. Start one "
+                "with tn.teach.steps(client).speak(...), then call job.step() once per cell.",
+                provider=job.provider,
+            )
+        self.job = job
+
+    def step(self) -> Transcript:
+        """Run the job's next step now (the submit, one poll, or the download); a
+        `Transcript` of its HTTP exchanges (raw JSON, curl)."""
+        job = self.job
+        timer = job.take_pending()
+        before = len(job.exchanges)
+        if timer is not None and not timer.cancelled and not job.state.terminal:
+            timer.fn()
+        return Transcript(job.exchanges[before:], job=job)
 
 
 def steps(client: Any) -> Any:
@@ -121,8 +132,12 @@ def curl(exchange: Exchange, provider: str) -> str:
     Re-issued in a shell where the variable is set (``TYPECAST_API_KEY``, ``CAMB_API_KEY``,
     ``ASPOSE_TOKEN``…), it sends the same request; audio answers are written to a file.
     """
-    headers = SECRET_HEADERS.get(provider, {})
-    fields = SECRET_FIELDS.get(provider, {})
+    from .providers import client_class
+
+    cls = client_class(provider)  # how its secrets are spelled in a shell
+    headers = cls.secret_headers if cls else {}
+    fields = cls.secret_fields if cls else {}
+    variable_notes = cls.secret_notes if cls else {}
     args = [f"--request {exchange.method}", f"--url {shlex.quote(exchange.url)}"]
     content_type = ""
     used: list[str] = []
@@ -154,7 +169,7 @@ def curl(exchange: Exchange, provider: str) -> str:
     suffix = AUDIO_SUFFIXES.get(exchange.response_headers.get("Content-Type", "").split(";")[0])
     if suffix:
         args.append(f"--output {exchange.step}.{suffix}")
-    notes = [f"# {note}" for var, note in VARIABLE_NOTES.items() if any(var in u for u in used)]
+    notes = [f"# {note}" for var, note in variable_notes.items() if any(var in u for u in used)]
     if body is not None and len(body) >= BODY_PREVIEW:
         notes.append(f"# the body is cut at {BODY_PREVIEW} characters, as recorded")
     if body is not None and not is_form and MASK in body:
@@ -314,11 +329,6 @@ def request(
 
 
 # --------------------------------------------------------------------------- where am I
-KEY_VARIABLES: dict[str, tuple[str, ...]] = {
-    "typecast": ("TYPECAST_API_KEY",),
-    "camb": ("CAMB_API_KEY",),
-    "aspose": ("ASPOSE_CLIENT_ID", "ASPOSE_CLIENT_SECRET"),
-}
 
 
 @dataclass(frozen=True)
@@ -331,6 +341,8 @@ class Status:
         simulator_urls: provider → the simulator's base URL, for the simulated providers.
         typecast_api: which of Typecast's two APIs is used, and where each one's requests go.
         camb_stream: where `camb.tts` sends its text: CAMB's streaming endpoint.
+        endpoints: provider → the endpoint its setting (``TTS_NB_*_URL``) names instead of
+            the real service, for the providers not on the simulator.
     """
 
     simulated: dict[str, bool]
@@ -338,6 +350,7 @@ class Status:
     simulator_urls: dict[str, str]
     typecast_api: str = ""  # which Typecast API (v1 or legacy) and both endpoints
     camb_stream: str = ""  # camb.tts's endpoint, POST …/tts-stream
+    endpoints: dict[str, str] = field(default_factory=dict)  # a set endpoint, not the real one
 
     @property
     def offline(self) -> bool:
@@ -348,10 +361,12 @@ class Status:
         out = []
         for provider, simulated in self.simulated.items():
             url = self.simulator_urls.get(provider)
+            set_url = self.endpoints.get(provider)
             if provider == "typecast" and self.typecast_api:
-                url = None  # two APIs, two URLs: the next line has both
+                url = set_url = None  # two APIs, two URLs: the next line has both
             where = "the real service" if not simulated else "embedded simulator"
             where += f" at {url}" if simulated and url else ""
+            where = set_url if set_url and not simulated else where
             out.append(f"{provider}: {where} — {self.reasons[provider]}")
             if provider == "typecast" and self.typecast_api:
                 out.append(f"typecast API: {self.typecast_api}")
@@ -397,19 +412,28 @@ class Status:
 def status(**simulator_options: Any) -> Status:
     """Say where requests go, and start the simulator (with these options) if any provider
     needs it: e.g. ``speed=10`` makes simulated jobs finish ten times sooner."""
-    from .credentials import find_secret, simulator_forced
+    from .credentials import forced_by
+    from .providers import client_classes
 
-    forced = simulator_forced()
-    simulated, reasons = {}, {}
-    for provider, variables in KEY_VARIABLES.items():
-        missing = [name for name in variables if find_secret(None, name) is None]
-        simulated[provider] = forced or bool(missing)
-        if forced:
-            reasons[provider] = "TTS_NB_PROVIDER=simulator is set"
+    forced_with = forced_by()
+    simulated, reasons, endpoints, bases = {}, {}, {}, {}
+    for provider, cls in client_classes().items():
+        url_env, real_url = cls.endpoint_setting()
+        try:  # the resolution a client made now would do (keys, TTS_NB_*_URL, simulator)
+            bases[provider], simulated[provider], missing = cls.default_endpoint()
+        except InvalidInput as error:  # a plain-http setting: a client would refuse it too
+            simulated[provider], reasons[provider] = False, str(error)
+            endpoints[provider] = f"refused ({url_env})"
+            continue
+        if not simulated[provider] and bases[provider] != real_url:
+            endpoints[provider] = f"{bases[provider]} (set by {url_env})"
+        if forced_with is not None:
+            called = forced_with == "tn.use_simulator()"
+            reasons[provider] = f"{forced_with} {'was called' if called else 'is set'}"
         elif missing:
             reasons[provider] = f"{' and '.join(missing)} not set"
         else:
-            reasons[provider] = f"key from {' and '.join(variables)}"
+            reasons[provider] = f"key from {' and '.join(cls.key_variables)}"
     urls: dict[str, str] = {}
     if any(simulated.values()):
         from .simulator import shared
@@ -423,7 +447,8 @@ def status(**simulator_options: Any) -> Status:
         reasons,
         urls,
         _typecast_api(simulated["typecast"], urls),
-        _camb_stream(simulated["camb"], urls),
+        _camb_stream(urls.get("camb") or bases.get("camb")),
+        endpoints,
     )
 
 
@@ -453,21 +478,11 @@ def _typecast_api(simulated: bool, urls: dict[str, str]) -> str:
     return f"{which} — {', '.join(ends)}"
 
 
-def _camb_stream(simulated: bool, urls: dict[str, str]) -> str:
-    """Where `camb.tts` sends its text (no request): the streaming endpoint, by default."""
-    from .client import check_endpoint
-    from .credentials import find_credentials
-    from .providers.camb import Camb
-
-    if simulated:
-        base = urls["camb"]
-    else:
-        key_env = KEY_VARIABLES["camb"][0]
-        found = find_credentials({key_env: None}, base_url=None, url_env=Camb.url_env)
-        try:
-            base = check_endpoint("camb", found.url or Camb.real_url)
-        except InvalidInput as error:
-            return str(error)
+def _camb_stream(base: str | None) -> str:
+    """Where `camb.tts` sends its text (no request): the streaming endpoint, by default.
+    Nothing without a usable endpoint: the camb line already says why."""
+    if base is None:
+        return ""
     return (
         f"camb.tts streams from POST {base.rstrip('/')}/tts-stream, the audio in the answer "
         "(stream=False: the deprecated task flow)"

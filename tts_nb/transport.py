@@ -31,10 +31,10 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3.util.retry
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
-from urllib3.util.retry import Retry
 
 from .errors import (
     AuthError,
@@ -45,6 +45,7 @@ from .errors import (
     RefusedURL,
     TTSError,
 )
+from .retry import DEFAULT_RETRY, Retry
 
 MASK = "••••"
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
@@ -103,7 +104,11 @@ class Transport:
         secrets: returns every secret value currently in use, scrubbed from all recorded text.
         provider: the provider's name, carried by errors.
         timeout: (connect, read) seconds for every request.
-        retries: how many times a GET is re-sent after a 5xx or a dropped connection.
+        retry: the client's `tn.Retry`: a GET is tried `retry.attempts` times in all after a
+            500/502/504 or a dropped connection, waiting `retry.delays()`; jobs read the
+            same value for their fetches and resubmits.
+        retries: re-sends of a GET, when it should differ from `retry.attempts - 1` (tests
+            that script every answer set 0).
         max_bytes: the largest answer accepted (100 MiB): a bigger one is cut off, unread.
         download_timeout: seconds one answer may take to arrive in full (60 s), however
             steadily it trickles in: no single read waits past it.
@@ -122,8 +127,8 @@ class Transport:
         describe_error: Callable[[requests.Response], str | None] = lambda response: None,
         secrets: Callable[[], Iterable[str]] = tuple,
         timeout: tuple[float, float] = (5.0, 30.0),
-        retries: int = 2,
-        backoff_factor: float = 0.2,
+        retry: Retry = DEFAULT_RETRY,
+        retries: int | None = None,
         pool_size: int = 16,
         max_bytes: int = 100 * 2**20,
         download_timeout: float = 60.0,
@@ -141,21 +146,12 @@ class Transport:
         self.guard_hosts = not simulated and not is_loopback(self.base_url)
         self.session = requests.Session()
         self.session.trust_env = False  # no ~/.netrc; see _environment_settings
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            other=0,
-            redirect=0,
-            allowed_methods=frozenset({"GET"}),
-            status_forcelist=(500, 502, 504),
-            backoff_factor=backoff_factor,
-            backoff_max=2.0,
-            raise_on_status=False,
-            respect_retry_after_header=False,  # 429/503 go back to the scheduler, which waits
+        self.retry = retry
+        adapter = HTTPAdapter(
+            max_retries=_get_retry(retry, retries),
+            pool_connections=4,
+            pool_maxsize=pool_size,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
@@ -439,22 +435,28 @@ class Transport:
         where = f"{self.provider} answered {status} to {method} {url}"
         text = f"{where}: {said}" if said else where
         kwargs = dict(provider=self.provider, status_code=status, retry_after=retry_after)
+        # Each branch says whether asking again could help (`TTSError.retryable`).
         if status in (401, 403):
-            return AuthError(text, **kwargs)
+            return AuthError(text, retryable=False, **kwargs)
         if status == 402:
-            return QuotaError(text, **kwargs)
+            return QuotaError(text, retryable=False, **kwargs)
         if status == 429:
             wait = f" The server asks to wait {retry_after:g} s." if retry_after else ""
             return QuotaError(
-                f"{text}.{wait} Too many requests: slow down or retry later.", **kwargs
+                f"{text}.{wait} Too many requests: slow down or retry later.",
+                retryable=True,
+                **kwargs,
             )
         if status in (404, 410):
-            return NotFound(text, **kwargs)
+            return NotFound(text, retryable=False, **kwargs)
         if status in (400, 413, 422):
-            return InvalidInput(text, **kwargs)
+            return InvalidInput(text, retryable=False, **kwargs)
         if status >= 500:
-            return ProviderError(f"{text}. {_server_advice(self.provider, method)}", **kwargs)
-        return ProviderError(text, **kwargs)
+            return ProviderError(
+                f"{text}. {_server_advice(self.provider, method)}", retryable=True, **kwargs
+            )
+        # Anything else (408, 409, an unexpected 4xx) is no verdict on the request itself.
+        return ProviderError(text, retryable=True, **kwargs)
 
     def json_of(self, response: requests.Response) -> Any:
         """The response's JSON, or a ProviderError saying what came instead."""
@@ -479,6 +481,7 @@ class Transport:
             f"{self.provider}: no answer to {method} ({detail}).",
             provider=self.provider,
             maybe_sent=maybe_sent,
+            retryable=True,  # a lost connection says nothing about the request
         )
 
     def _safe_url(self, url: str | None) -> str:
@@ -610,6 +613,46 @@ def _read_some(response: requests.Response) -> bytes:
         raise requests.ConnectionError(exc) from exc
     except SSLError as exc:
         raise requests.exceptions.SSLError(exc) from exc
+
+
+class _GetRetry(urllib3.util.retry.Retry):
+    """urllib3's retry loop waiting a `tn.Retry`'s delays instead of its own backoff."""
+
+    def __init__(self, *, delays: tuple[float, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delays = delays
+
+    def new(self, **kwargs: Any) -> _GetRetry:
+        copy = super().new(**kwargs)  # urllib3 rebuilds from its own fields only
+        copy.delays = self.delays
+        return copy
+
+    def get_backoff_time(self) -> float:
+        tried = len(self.history)  # retries so far, this one included
+        if not tried or not self.delays:
+            return 0.0
+        return self.delays[min(tried, len(self.delays)) - 1]
+
+
+def _get_retry(retry: Retry, retries: int | None) -> _GetRetry:
+    """urllib3's settings for GETs, from the client's one retry value."""
+    if retries is not None:
+        retry = retry.with_attempts(retries + 1)
+    resends = retry.attempts - 1
+    return _GetRetry(
+        delays=tuple(retry.delays()),
+        total=resends,
+        connect=resends,
+        read=resends,
+        status=resends,
+        other=0,
+        redirect=0,
+        allowed_methods=frozenset({"GET"}),
+        # 503 and 429 carry Retry-After: they go back to the engine, which waits as asked.
+        status_forcelist=(500, 502, 504),
+        raise_on_status=False,
+        respect_retry_after_header=False,
+    )
 
 
 def _size(n: int) -> str:

@@ -25,9 +25,11 @@ import binascii
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..adapters import ASPOSE as ASPOSE_ADAPTER
 from ..client import Client, announce_simulator, resolve_endpoint
 from ..clip import Clip
 from ..credentials import Secret, find_credentials
@@ -42,6 +44,7 @@ from ..job import Call, Job, Observation
 from ..policy import Adaptive, PollPolicy
 from ..state import State
 from ..transport import parse_retry_after
+from ._common import raw_status, unknown_status
 
 PROVIDER = "aspose"
 TOKEN_PATH = "/connect/token"
@@ -55,7 +58,9 @@ TRIAL_MAX_CHARS = 500
 TRIAL_DAILY_CALLS = 10
 RETENTION_S = 24 * 3600.0
 TOKEN_MARGIN_S = 60.0
-TOKEN_ATTEMPTS = 2
+# A token request is tried at most this often, whatever the client's `retry.attempts` (the
+# count it always had): the lock is held meanwhile, and every job of the client waits.
+TOKEN_MAX_ATTEMPTS = 2
 NO_TOKEN = "Could not get an Aspose access token, so no speech was requested"
 ISSUED_KEPT = 32  # a token lives an hour: this covers more than a day of refreshes
 LOCKOUT_NOTE = (
@@ -103,8 +108,16 @@ class Aspose(Client):
     """
 
     provider = PROVIDER
+    label = "Aspose"
+    key_variables = ("ASPOSE_CLIENT_ID", "ASPOSE_CLIENT_SECRET")
     real_url = "https://api.aspose.cloud"
     url_env = "TTS_NB_ASPOSE_URL"
+    secret_headers = {"authorization": "Bearer $ASPOSE_TOKEN"}
+    secret_fields = {"client_id": "$ASPOSE_CLIENT_ID", "client_secret": "$ASPOSE_CLIENT_SECRET"}
+    secret_notes = {
+        "$ASPOSE_TOKEN": "ASPOSE_TOKEN is the access_token of the /connect/token answer"
+    }
+    adapter = ASPOSE_ADAPTER
     default_min_interval = 1.0
     default_timeout = 10 * 60.0
     default_policy: PollPolicy = Adaptive()
@@ -375,9 +388,13 @@ class TokenCache:
         return token
 
     def _post_token(self, call: Call | None, form: dict[str, str]):
-        """POST the form, once more after a 5xx or a lost connection (only rejected logins
-        count towards the lockout, and an unused token costs nothing)."""
+        """POST the form, again after a 5xx or a lost connection the client's `retry` finds
+        retryable (only rejected logins count towards the lockout, and an unused token costs
+        nothing), at most TOKEN_MAX_ATTEMPTS times. A 4xx is never sent again."""
         transport = self._client.transport
+        retry = transport.retry
+        attempts = min(retry.attempts, TOKEN_MAX_ATTEMPTS)
+        delays = retry.delays()
         recorder = None if call is None else call._recorder  # the transport masks the token
         attempt = 1
         while True:
@@ -393,12 +410,17 @@ class TokenCache:
                     raise_for_status=False,
                 )
             except ProviderError as exc:
-                if attempt >= TOKEN_ATTEMPTS:
+                if attempt >= attempts or not retry.retryable(exc):
                     raise ProviderError(f"{NO_TOKEN}: {exc}", provider=PROVIDER) from None
             else:
-                if response.status_code < 500 or attempt >= TOKEN_ATTEMPTS:
+                if (
+                    response.status_code < 500
+                    or attempt >= attempts
+                    or not retry.retryable(transport.error_for(response))
+                ):
                     return response
             attempt += 1
+            time.sleep(next(delays))  # 0 by default: the first retry goes at once
 
     def _refused(self, message: str, status: int, until: float | None) -> AuthError:
         """Remember a refusal (until `until`, or for good) and return its error."""
@@ -481,19 +503,13 @@ class SpeechOperation:
             raise ProviderError(
                 f"aspose: unexpected result answer {str(data)[:200]!r}.", provider=PROVIDER
             )
-        raw = data.get("taskStatus")
-        raw = raw if isinstance(raw, str) else repr(raw)
+        raw = raw_status(data.get("taskStatus"))
         code = data.get("responseStatusCode")
         if raw == "NotExist":
             return self._not_exist(ids["task_id"], code)
         state = STATUS.get(raw)
         if state is None:
-            return Observation(
-                State.RUNNING,
-                raw_status=raw,
-                message=f"unknown Aspose taskStatus {raw!r} (responseStatusCode {code!r}): "
-                "treated as still running until the deadline",
-            )
+            return unknown_status("Aspose taskStatus", raw, f" (responseStatusCode {code!r})")
         self._seen_alive = True
         if state is State.FAILED:
             said = "; ".join(_messages(data, "messages")) or "no details given"

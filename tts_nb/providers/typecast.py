@@ -2,72 +2,56 @@
 
 * **v1**, the current API (``https://api.typecast.ai``, ``X-API-KEY``): synchronous
   ``POST /v1/text-to-speech``; its protocol lives in `tts_nb.providers.typecast_v1`.
-* **legacy**, the seed's polling API (``https://typecast.ai/api``, Bearer token), in this module:
-
-  * ``POST /api/speak`` answers ``{"result": {"speak_v2_url": …}}`` (older answers also or only
-    carry ``speak_url``, whose status has the audio under ``result.audio.url``);
-  * the status is ``started`` → ``progress`` → ``done`` | ``failed``; poll no faster than once
-    a second (polling is free);
-  * ``audio_download_url`` is on the CDN, another origin: it is fetched without credentials,
-    and it expires after 24 hours (only a new, charged ``POST /api/speak`` recovers the audio).
+* **legacy**, the seed's polling API (``https://typecast.ai/api``, Bearer token); its protocol
+  lives in `tts_nb.providers.typecast_legacy`.
 
 Keys of the two APIs do not mix (the other API answers 403), so the client finds out once per
-key which API it belongs to, with a free request, unless ``api=`` says so.
+key which API it belongs to (`tts_nb.providers.typecast_detect`), with a free request, unless
+``api=`` says so. This module holds what the two share: the key, the arguments of `speak` and
+their translation between the APIs, and voice lookup by name.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import math
 import re
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from ..client import Client, resolve_single_key
-from ..clip import Clip
-from ..credentials import Secret, find_secret, simulator_forced
-from ..errors import AuthError, ExpiredResult, InvalidInput, NotFound, ProviderError
-from ..job import Call, Job, Observation
+from ..adapters import TYPECAST as TYPECAST_ADAPTER
+from ..adapters import TYPECAST_V1 as TYPECAST_V1_ADAPTER
+from ..errors import InvalidInput
+from ..job import Job
 from ..policy import Adaptive, PollPolicy
-from ..state import State
-from ..transport import Transport
+from . import typecast_legacy as legacy
 from . import typecast_v1 as v1
+from ._single_key import SingleKeyClient
+from .typecast_detect import (
+    APIS,
+    KEY_ENV,
+    LEGACY_URL,
+    LEGACY_URL_ENV,
+    PROVIDER,
+    api_endpoint,
+    choose_api,
+    detect_api,
+    known_api,
+)
+from .typecast_legacy import LANGS, RANGES, SpeakOperation
 
-PROVIDER = "typecast"
-KEY_ENV = "TYPECAST_API_KEY"
-LEGACY_URL = "https://typecast.ai"
-LEGACY_URL_ENV = "TTS_NB_TYPECAST_URL"
-APIS = ("v1", "legacy")
-LANGS = ("auto", "en-us", "ko-kr", "ja-jp", "es-es", "zh-cn")
-ACTOR_ID = re.compile(r"^[0-9a-fA-F]{24}$")
+__all__ = [
+    "APIS",
+    "KEY_ENV",
+    "LANGS",
+    "RANGES",
+    "SpeakOperation",
+    "Typecast",
+    "api_endpoint",
+    "detect_api",
+    "known_api",
+]
+
 VOICE_ID = re.compile(r"^(tc|uc)_[0-9a-z]+$")
-RANGES: dict[str, tuple[float, float, type]] = {
-    "volume": (50, 200, int),
-    "speed_x": (0.5, 1.5, float),
-    "tempo": (0.5, 2.0, float),
-    "pitch": (-12, 12, int),
-    "max_seconds": (1, 60, float),
-    "emotion_scale": (0.0, 2.0, float),
-    "last_pitch": (-2, 2, int),
-}
-TEXT_OPTIONS = ("model_version", "emotion_tone_preset", "emotion_prompt", "emotion_label")
-STATUS = {
-    "started": State.PENDING,
-    "progress": State.RUNNING,
-    "done": State.SUCCEEDED,
-    "failed": State.FAILED,
-}
-# The legacy API documents 401 and 403 (both ``auth/not-authorized``); its "request limit
-# exceeded" error has no documented status, so no quota or rate-limit advice is invented here.
-HINTS = {
-    401: "Check TYPECAST_API_KEY: it must be a token of Typecast's legacy API (typecast.ai/api), "
-    "and stray spaces or newlines break it.",
-    403: "This key may not use the legacy API: keys of Typecast's current API (api.typecast.ai) "
-    "do not work here. Use tn.Typecast(api='v1') for such a key (or let tn.Typecast() detect "
-    "it); for a legacy key that is refused, Typecast says to contact their sales team.",
-}
 V1_MAX_CONCURRENT = 2  # the Free plan's limit (Lite 5, Plus 15); account() tells the real one
 V1_MIN_INTERVAL = 0.5  # the shortest wait before a request refused with 429 is sent again
 V1_TIMEOUT = 5 * 60.0  # a job's deadline: it bounds the waits for a free concurrency slot
@@ -95,108 +79,8 @@ LEGACY_TO_V1 = {v: k for k, v in V1_ONLY.items() if v and "/" not in v} | {
     "speed_x": "audio_tempo",
 }
 
-_detected: dict[str, str] = {}  # sha256 of (key, explicit URL) → "v1" | "legacy"; never the key
-_detected_lock = threading.Lock()
 
-
-def _fingerprint(key: Secret, base_url: str | None) -> str:
-    return hashlib.sha256(f"{key.reveal()}\0{base_url or ''}".encode()).hexdigest()
-
-
-def known_api(key: Secret) -> str | None:
-    """The API `key` was found to belong to in this process, without asking (None: not yet)."""
-    with _detected_lock:
-        return _detected.get(_fingerprint(key, None))
-
-
-def api_endpoint(api_key: str | None, base_url: str | None, api: str) -> str:
-    """Where `api`'s requests go: `base_url`, else its setting, else the real service."""
-    from ..client import check_endpoint
-    from ..credentials import find_credentials
-
-    url_env, real = (v1.URL_ENV, v1.REAL_URL) if api == "v1" else (LEGACY_URL_ENV, LEGACY_URL)
-    found = find_credentials({KEY_ENV: api_key}, base_url=base_url, url_env=url_env)
-    return check_endpoint(PROVIDER, found.url or real)
-
-
-def detect_api(key: Secret, *, api_key: str | None = None, base_url: str | None = None) -> str:
-    """Which API `key` belongs to, "v1" or "legacy", asked once per key and process.
-
-    Free requests decide: ``GET /v1/users/me/subscription`` with ``X-API-KEY`` (v1), then
-    ``GET /api/actor`` with Bearer (legacy). With `base_url` (given, or the only one of the
-    two endpoint settings that is set) both go to that one URL; otherwise to each API's
-    endpoint (``TTS_NB_TYPECAST_V1_URL`` or https://api.typecast.ai, ``TTS_NB_TYPECAST_URL``
-    or https://typecast.ai).
-    The cache is keyed by a hash of the key (and `base_url`), never by the key itself.
-    """
-    cache_key = _fingerprint(key, base_url)
-    with _detected_lock:
-        if cache_key in _detected:
-            return _detected[cache_key]
-    probes = (
-        ("v1", v1.SUBSCRIPTION_PATH, {"X-API-KEY": key.reveal()}),
-        ("legacy", "/api/actor", {"Authorization": f"Bearer {key.reveal()}"}),
-    )
-    answers = []
-    for api, path, headers in probes:
-        url = api_endpoint(api_key, base_url, api)
-        transport = Transport(url, provider=PROVIDER, secrets=lambda: (key.reveal(),))
-        try:
-            response = transport.request(
-                "GET", path, step="detect", headers=headers, raise_for_status=False
-            )
-        except ProviderError as exc:
-            answers.append(f"{api}: {exc}")
-            continue
-        finally:
-            transport.close()
-        if response.status_code == 200:
-            with _detected_lock:
-                _detected[cache_key] = api
-            return api
-        answers.append(f"{api}: {url.rstrip('/')}{path} answered {response.status_code}")
-    raise AuthError(
-        "Could not tell which Typecast API this key belongs to ("
-        + "; ".join(answers)
-        + "). A 401 usually means a space or newline was copied along with TYPECAST_API_KEY. "
-        "To skip this check, say which API the key is for: tn.Typecast(api='v1') for "
-        "api.typecast.ai keys, tn.Typecast(api='legacy') for typecast.ai/api keys.",
-        provider=PROVIDER,
-    )
-
-
-def _only_override(api_key: str | None) -> str | None:
-    """The one endpoint setting, when exactly one of the two APIs' is set: "my Typecast is
-    there", so detection asks it alone instead of also asking the real other service."""
-    from ..credentials import find_credentials
-
-    urls = {
-        find_credentials({KEY_ENV: api_key}, base_url=None, url_env=url_env).url
-        for url_env in (v1.URL_ENV, LEGACY_URL_ENV)
-    } - {None}
-    return urls.pop() if len(urls) == 1 else None
-
-
-def _choose_api(
-    api: str | None, api_key: str | None, base_url: str | None
-) -> tuple[str, str | None]:
-    """(the API, the base URL to use): `api` as given, else the key's API."""
-    if api is not None:
-        if api not in APIS:
-            raise InvalidInput(
-                f"api={api!r} is not a Typecast API: use api='v1' (api.typecast.ai, keys sent "
-                "as X-API-KEY) or api='legacy' (typecast.ai/api), or leave it out to detect.",
-                provider=PROVIDER,
-            )
-        return api, base_url
-    key = find_secret(api_key, KEY_ENV)
-    if key is None or simulator_forced():
-        return "v1", base_url  # a new user's API, and what the simulator serves by default
-    base_url = base_url or _only_override(api_key)
-    return detect_api(key, api_key=api_key, base_url=base_url), base_url
-
-
-class Typecast(Client):
+class Typecast(SingleKeyClient):
     """Typecast's speech APIs: the current one (v1) and the legacy polling one.
 
     Args:
@@ -219,8 +103,17 @@ class Typecast(Client):
     """
 
     provider = PROVIDER
+    label = "Typecast"
+    key_variables = (KEY_ENV,)
     real_url = LEGACY_URL
     url_env = LEGACY_URL_ENV
+    v1_real_url = v1.REAL_URL
+    v1_url_env = v1.URL_ENV
+    # legacy API: a Bearer token; v1 (api.typecast.ai): the same variable, as X-API-KEY
+    secret_headers = {"authorization": "Bearer $TYPECAST_API_KEY", "x-api-key": "$TYPECAST_API_KEY"}
+    adapter = TYPECAST_ADAPTER  # a v1 client has TYPECAST_V1_ADAPTER
+    key_header = "Authorization"  # legacy; v1 sends X-API-KEY
+    key_prefix = "Bearer "
     default_min_interval = 1.0
     default_timeout = 30 * 60.0
     default_policy: PollPolicy = Adaptive()
@@ -236,56 +129,36 @@ class Typecast(Client):
         api: str | None = None,
         **options: Any,
     ) -> None:
-        self.api, base_url = _choose_api(api, api_key, base_url)
+        self.api, base_url = choose_api(api, api_key, base_url)
         if self.api == "v1":
-            url, key, simulated = resolve_single_key(
-                "typecast_v1",
-                api_key=api_key,
-                key_env=KEY_ENV,
-                base_url=base_url,
-                url_env=v1.URL_ENV,
-                real_url=v1.REAL_URL,
-            )
+            self.key_header, self.key_prefix = "X-API-KEY", ""
+            self.adapter = TYPECAST_V1_ADAPTER
             self.default_timeout = V1_TIMEOUT
             self._limit_from_user = options.get("max_concurrent") is not None
             options.setdefault("max_concurrent", V1_MAX_CONCURRENT)
             options.setdefault("http_timeout", V1_HTTP_TIMEOUT)
             self.default_min_interval = V1_MIN_INTERVAL  # a default: scaled on the simulator
-        else:
-            url, key, simulated = resolve_single_key(
-                PROVIDER,
-                api_key=api_key,
-                key_env=KEY_ENV,
-                base_url=base_url,
-                url_env=self.url_env,
-                real_url=self.real_url,
-            )
-        self._key = key
         self._actors: list[dict[str, Any]] | None = None
         self._voices: list[dict[str, Any]] | None = None
-        super().__init__(
-            base_url=url, simulated=simulated, policy=policy, min_interval=min_interval, **options
-        )
+        super().__init__(api_key, base_url, policy, min_interval, **options)
         if self.api == "v1":  # the audio is the answer: give a long synthesis time to arrive
             self.transport.download_timeout = max(self.transport.download_timeout, 300.0)
 
-    # ---------------------------------------------------------------- plumbing
-    def _auth_headers(self) -> dict[str, str]:
-        if self._key is None:
-            raise AuthError(
-                f"No Typecast API key: pass api_key= or set {KEY_ENV}.", provider=PROVIDER
-            )
+    def _key_endpoint(self) -> tuple[str, str, str]:
         if self.api == "v1":
-            return {"X-API-KEY": self._key.reveal()}
-        return {"Authorization": f"Bearer {self._key.reveal()}"}
+            return "typecast_v1", self.v1_url_env, self.v1_real_url
+        return super()._key_endpoint()
 
-    def _secret_values(self) -> Iterable[str]:
-        return (self._key.reveal(),) if self._key else ()
+    @classmethod
+    def endpoint_setting(cls) -> tuple[str, str]:
+        """v1's: a client made with no arguments and no key uses v1, a new user's API."""
+        return cls.v1_url_env, cls.v1_real_url
 
+    # ---------------------------------------------------------------- plumbing
     def _describe_error(self, response) -> str | None:
         if self.api == "v1":
             return v1.describe_error(response)
-        return _describe_legacy_error(response)
+        return legacy.describe_error(response)
 
     def _wrong_api(self, call: str, right: str) -> InvalidInput:
         other = "legacy" if self.api == "v1" else "v1"
@@ -567,82 +440,16 @@ class Typecast(Client):
 
     # ----------------------------------------------------- legacy validation
     def _body(self, text: str, actor_id: str, lang: str, options: dict) -> dict[str, Any]:
-        if not isinstance(text, str) or not text.strip():
-            raise InvalidInput("text is empty: give the sentence to speak.", provider=PROVIDER)
-        if lang not in LANGS:
-            raise InvalidInput(
-                f"lang={lang!r} is not supported by Typecast; use one of {', '.join(LANGS)}.",
-                provider=PROVIDER,
-            )
-        body: dict[str, Any] = {"text": text.strip(), "lang": lang, "actor_id": None}
+        body = legacy.check_text_and_lang(text, lang)
         body["actor_id"] = self._resolve_actor(actor_id)
         for name, value in options.items():
-            body[name] = self._option(name, value)
+            body[name] = legacy.option(name, value)
         return body
-
-    def _option(self, name: str, value: Any) -> Any:
-        if name in RANGES:
-            low, high, kind = RANGES[name]
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-            ):
-                raise InvalidInput(f"{name} must be a number in {low}..{high}.", provider=PROVIDER)
-            if kind is int and value != int(value):
-                raise InvalidInput(
-                    f"{name} must be a whole number in {low}..{high}.", provider=PROVIDER
-                )
-            if not low <= value <= high:
-                raise InvalidInput(
-                    f"{name}={value} is out of range: Typecast accepts {low}..{high}.",
-                    provider=PROVIDER,
-                )
-            return kind(value)
-        if name == "xapi_hd":
-            if not isinstance(value, bool):
-                raise InvalidInput(
-                    "xapi_hd must be True (44.1 kHz) or False (16 kHz).", provider=PROVIDER
-                )
-            return value
-        if name == "xapi_audio_format":
-            if value not in ("wav", "mp3"):
-                raise InvalidInput("xapi_audio_format must be 'wav' or 'mp3'.", provider=PROVIDER)
-            return value
-        if name == "duration":
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not math.isfinite(value)
-                or value <= 0
-            ):
-                raise InvalidInput(
-                    "duration must be a positive number of seconds.", provider=PROVIDER
-                )
-            return value
-        if name in TEXT_OPTIONS:
-            if not isinstance(value, str) or not value:
-                raise InvalidInput(f"{name} must be a non-empty string.", provider=PROVIDER)
-            return value
-        known = sorted([*RANGES, "xapi_hd", "xapi_audio_format", "duration", *TEXT_OPTIONS])
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else f" Known options: {', '.join(known)}."
-        raise InvalidInput(f"Unknown Typecast option {name!r}.{hint}", provider=PROVIDER)
 
     def _actor_list(self) -> list[dict[str, Any]]:
         if self._actors is None:
             response = self.transport.request("GET", "/api/actor", step="catalogue")
-            data = self.transport.json_of(response)
-            result = data.get("result") if isinstance(data, dict) else None
-            if not isinstance(result, list):
-                raise ProviderError(
-                    f"typecast: unexpected actor list {str(data)[:200]!r}.", provider=PROVIDER
-                )
-            self._actors = [
-                {"actor_id": str(a.get("actor_id")), "name": _names(a.get("name"))}
-                for a in result
-                if isinstance(a, dict) and a.get("actor_id")
-            ]
+            self._actors = legacy.actor_list(self.transport.json_of(response))
         return self._actors
 
     def _resolve_actor(self, actor_id: str) -> str:
@@ -652,7 +459,7 @@ class Typecast(Client):
                 "actor_id is missing: pick one from tc.actors() (24 characters).", provider=PROVIDER
             )
         actor_id = actor_id.strip()
-        if ACTOR_ID.match(actor_id):
+        if legacy.ACTOR_ID.match(actor_id):
             return actor_id
         by_name = {a["name"]["en"].lower(): a["actor_id"] for a in self._actor_list()}
         return _by_name(
@@ -670,21 +477,6 @@ class Typecast(Client):
         return actor_id
 
 
-def _describe_legacy_error(response) -> str | None:
-    """Legacy errors are ``{"message": {"msg", "error_code"}}``; add what to do."""
-    said = None
-    try:
-        message = response.json().get("message")
-        if isinstance(message, dict):
-            said = f"{message.get('msg', '')} ({message.get('error_code', 'no code')})"
-        elif isinstance(message, str):
-            said = message
-    except (ValueError, AttributeError):
-        pass
-    hint = HINTS.get(response.status_code)
-    return " ".join(part for part in (said, hint) if part) or None
-
-
 def _by_name(given: str, by_name: Mapping[str, str], problem: str, fix: str) -> str:
     """The id whose (lower-cased) name is `given`, or an error naming the closest names."""
     if given.lower() in by_name:
@@ -692,101 +484,3 @@ def _by_name(given: str, by_name: Mapping[str, str], problem: str, fix: str) -> 
     close = difflib.get_close_matches(given.lower(), list(by_name), n=3)
     hint = f" Close names: {', '.join(close)}." if close else ""
     raise InvalidInput(f"{problem}{hint} {fix}", provider=PROVIDER)
-
-
-def _names(name: Any) -> dict[str, str]:
-    if isinstance(name, dict):
-        return {"en": str(name.get("en") or ""), "ko": str(name.get("ko") or "")}
-    return {"en": str(name or ""), "ko": ""}
-
-
-class SpeakOperation:
-    """One ``/api/speak`` job: pure protocol translation (the engine owns time)."""
-
-    provider = PROVIDER
-    kind = "speak"
-
-    def __init__(self, body: Mapping[str, Any], voice: str) -> None:
-        self.body = dict(body)
-        self.voice = voice
-
-    def submit(self, call: Call) -> Observation:
-        data = call.request_json("POST", "/api/speak", json_body=self.body)
-        result = data.get("result") if isinstance(data, dict) else None
-        if not isinstance(result, dict):
-            raise ProviderError(
-                f"typecast: the speak answer has no result: {str(data)[:200]!r}.", provider=PROVIDER
-            )
-        ids = {
-            k: result[k] for k in ("speak_v2_url", "speak_url") if isinstance(result.get(k), str)
-        }
-        if not ids:
-            raise ProviderError(
-                "typecast: the speak answer has neither speak_v2_url nor speak_url.",
-                provider=PROVIDER,
-            )
-        return Observation(State.PENDING, ids=ids)
-
-    def poll(self, call: Call, ids: Mapping[str, Any]) -> Observation:
-        url = ids.get("speak_v2_url") or ids["speak_url"]
-        try:
-            data = call.request_json("GET", url)
-        except NotFound:
-            return Observation(
-                State.NOT_FOUND,
-                raw_status="404",
-                message="Typecast no longer knows this speak request (404).",
-            )
-        result = data.get("result") if isinstance(data, dict) else None
-        if not isinstance(result, dict):
-            raise ProviderError(
-                f"typecast: unexpected status answer {str(data)[:200]!r}.", provider=PROVIDER
-            )
-        raw = result.get("status")
-        raw = raw if isinstance(raw, str) else repr(raw)
-        state = STATUS.get(raw)
-        audio = result.get("audio_download_url")
-        if audio is None and isinstance(result.get("audio"), dict):  # the deprecated answer
-            audio = result["audio"].get("url")
-        if state is None:
-            return Observation(
-                State.RUNNING,
-                raw_status=raw,
-                message=f"unknown Typecast status {raw!r}: treated as still running until "
-                "the deadline",
-            )
-        if state is State.FAILED:
-            return Observation(
-                State.FAILED,
-                raw_status=raw,
-                message="Typecast reported the speak as failed. Check the text and options "
-                "(actor, language, max_seconds) and submit again.",
-            )
-        if state is State.SUCCEEDED and not isinstance(audio, str):
-            return Observation(
-                State.RUNNING, raw_status=raw, message="done but no audio URL yet; looking again"
-            )
-        return Observation(state, raw_status=raw, payload=audio)
-
-    def fetch(self, call: Call, ids: Mapping[str, Any], seen: Observation) -> Clip:
-        url = seen.payload
-        # The CDN is another origin: it gets no credentials (the transport would refuse
-        # anyway). The deprecated answer's audio lives on the API origin and needs them.
-        authed = "speak_v2_url" not in ids
-        try:
-            response = call.request("GET", url, authed=authed)
-        except (AuthError, NotFound, InvalidInput) as exc:  # 400: how storage says "expired"
-            raise ExpiredResult(
-                f"The Typecast audio link no longer works ({exc.status_code}): links expire 24 "
-                "hours after synthesis. Only a new speak() request recovers the audio, and it "
-                "costs quota again.",
-                provider=PROVIDER,
-                status_code=exc.status_code,
-            ) from None
-        return Clip.from_bytes(
-            response.content,
-            text=self.body["text"],
-            voice=self.voice,
-            content_type=response.headers.get("Content-Type"),
-            meta={"speak_id": (ids.get("speak_v2_url") or ids["speak_url"]).rsplit("/", 1)[-1]},
-        )

@@ -256,6 +256,7 @@ class TextToSpeechOperation:
 
     provider = PROVIDER
     kind = "text_to_speech"
+    api = "v1"  # which Typecast API, for continuation tokens
 
     def __init__(self, body: Mapping[str, Any], voice: str) -> None:
         self.body = dict(body)
@@ -267,7 +268,8 @@ class TextToSpeechOperation:
         except QuotaError as exc:
             if exc.status_code == 429 and exc.retry_after is None:
                 # Not accepted (the concurrency limit), and v1 names no wait: the job sends
-                # again shortly, within its deadline (Job._resubmit_allowed).
+                # again shortly, as the client's `retry` allows (its predicate and timeout)
+                # and within its deadline (Job._resubmit_allowed).
                 exc.retry_after = RESEND_AFTER_S
             raise
         seconds = _seconds(response.headers.get("X-Audio-Duration"))

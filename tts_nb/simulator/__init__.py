@@ -15,13 +15,9 @@ key-less clients use.
 
 from __future__ import annotations
 
-import threading
-
+from ..runtime import current
 from .core import SimClock, Simulator
 from .faults import ALL_KINDS, Faults
-
-_shared: Simulator | None = None
-_shared_lock = threading.Lock()
 
 
 def serve(**options) -> Simulator:
@@ -37,21 +33,14 @@ SHARED_SPEED = 50.0
 
 def shared(**options) -> Simulator:
     """The process-wide simulator, started on first use. Options apply only to that first use;
-    its speed is `SHARED_SPEED` unless they say otherwise (``speed=1``: real time)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            _shared = serve(**{"speed": SHARED_SPEED, **options})
-        return _shared
+    its speed is `SHARED_SPEED` unless they say otherwise (``speed=1``: real time). It is the
+    runtime's: `tn.reset()` stops it."""
+    return current().simulator(**options)
 
 
 def reset_shared() -> None:
     """Stop the process-wide simulator (the next `shared()` starts a fresh one)."""
-    global _shared
-    with _shared_lock:
-        if _shared is not None:
-            _shared.stop()
-            _shared = None
+    current().stop_simulator()
 
 
 __all__ = [

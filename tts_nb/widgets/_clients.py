@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-PROVIDER_CLASSES = (
-    ("typecast", "tts_nb.providers.typecast", "Typecast"),
-    ("camb", "tts_nb.providers.camb", "Camb"),
-    ("aspose", "tts_nb.providers.aspose", "Aspose"),
-)
+from ..providers import client_class, client_classes
 
+__all__ = ["by_provider", "default_clients", "provider_class"]
 
-def provider_class(provider: str) -> Any:
-    """The client class of `provider`, or None when this install does not have it."""
-    for name, module, attribute in PROVIDER_CLASSES:
-        if name == provider:
-            try:
-                return getattr(importlib.import_module(module), attribute)
-            except ImportError:
-                return None
-    return None
+# A panel asks by provider name; the registry answers (None: this install lacks it).
+provider_class = client_class
 
 
 def default_clients() -> dict[str, Any]:
     """One client per available provider, from keys or the simulator, by provider name."""
-    clients = {}
-    for name, _module, _attribute in PROVIDER_CLASSES:
-        cls = provider_class(name)
-        if cls is not None:
-            clients[name] = cls()
-    return clients
+    return {name: cls() for name, cls in client_classes().items()}
 
 
 def by_provider(clients: Any) -> dict[str, Any]:

@@ -1,1 +1,0 @@
-"""Behavioural contracts found by mutation testing (pyproject.toml [tool.mutmut])."""
