@@ -411,7 +411,7 @@ def test_a_5xx_submit_is_not_unconfirmed_but_fails():
 def test_a_parser_crash_on_submit_ends_the_job_with_a_clear_unconfirmed_error():
     job, _ = run([answer(200, {"crash": KEY})])
     assert job.state is State.FAILED and job.submit_unconfirmed
-    with pytest.raises(tn.ProviderError) as caught:
+    with pytest.raises(tn.InternalError) as caught:
         job.wait(0)
     text = caught.value.message
     assert text.startswith(
@@ -424,7 +424,7 @@ def test_a_parser_crash_on_submit_ends_the_job_with_a_clear_unconfirmed_error():
 def test_a_parser_crash_on_a_poll_is_not_called_unconfirmed():
     job, _ = run([SUBMITTED, answer(200, {"crash": "x"})])
     assert job.state is State.FAILED and not job.submit_unconfirmed
-    with pytest.raises(tn.ProviderError) as caught:
+    with pytest.raises(tn.InternalError) as caught:
         job.wait(0)
     assert "did NOT send" not in caught.value.message
     assert caught.value.message.endswith("Please report it.")
@@ -985,3 +985,34 @@ def test_a_job_restored_as_cancelled_is_cancelled_with_its_error():
     error = tn.TTSError("stopped", provider="acme")
     job.restore_finished(State.CANCELLED, error=error)
     assert job.state is State.CANCELLED and job.cancelled() and job.error is error
+
+
+def test_a_job_cannot_be_pickled_and_says_what_to_keep_instead():
+    import pickle
+
+    job, _, _ = make_job([], start=False)
+    with pytest.raises(TypeError) as caught:
+        pickle.dumps(job)
+    assert str(caught.value) == "a Job is bound to live threads and cannot be pickled; use job.rows"
+
+
+def test_a_virtual_scheduler_runs_submitted_work_at_once_with_its_arguments():
+    scheduler = Scheduler(tn.VirtualClock())
+    got = []
+    scheduler.executor.submit(lambda *a, **k: got.append((a, k)), 1, 2, key="v")
+    assert got == [((1, 2), {"key": "v"})]
+
+
+def test_a_resumed_job_polls_from_its_ids_with_a_resume_row_and_sends_no_submit():
+    model = IntervalModel()
+    job, scheduler, script = make_job([DONE, AUDIO], start=False, model=model)
+    earlier = [{"job": "old", "n": 1, "step": "submit", "note": "before the restart"}]
+    job.resume({"id": "j1"}, earlier, "resumed after a restart")
+    assert job.running()
+    scheduler.run_virtual()
+    assert [m for _, m, _ in script.log] == ["GET", "GET"]
+    rows = job.rows
+    assert [r["step"] for r in rows] == ["submit", "resume", "poll", "fetch"]
+    assert (rows[1]["state"], rows[1]["note"]) == ("RUNNING", "resumed after a restart")
+    assert job.state is State.SUCCEEDED
+    assert model.seen == []  # it finished while no kernel looked: when is unknown

@@ -104,7 +104,7 @@ def test_only_the_same_provider_and_endpoint_teach_and_the_newest_jobs_count_mos
     assert intervals(ledger, "camb", ENDPOINT) == []
     assert intervals(ledger, "typecast", ENDPOINT, kinds={"text_to_speech"}) == []
     median = typecast().duration_model.predict(len(TEXT)).quantile(0.5)
-    assert 40.0 <= median < 50.0  # nearer the newest 40 s than the older 60 s
+    assert 38.0 <= median < 50.0  # nearer the newest (done in 38-40 s) than the older 60 s
 
 
 def test_without_a_ledger_the_client_starts_from_the_prior():

@@ -63,7 +63,7 @@ def test_real_service_clients_keep_the_providers_defaults_exactly(shared_at, mon
     assert not camb.simulated and camb.base_url == tn.Camb.real_url
     assert camb.policy == tn.Camb.default_policy and camb.policy.schedule[0] == 60.0
     assert camb.min_interval == 3.0
-    assert camb.duration_model.predict(0) == 120.0  # the prior, unscaled
+    assert camb.duration_model.predict(0) == tn.Camb.duration_prior[0]  # the prior, unscaled
     legacy = tn.Typecast(api_key="a-real-looking-key", api="legacy")
     assert legacy.min_interval == 1.0 and legacy.policy == tn.Typecast.default_policy
     assert tn.Typecast(api_key="a-real-looking-key", api="v1").min_interval == 0.5

@@ -1,131 +1,42 @@
 """What every provider client shares: endpoint and credential resolution, the transport, and
-starting jobs on the scheduler. Provider modules add only their protocol."""
+starting jobs on the scheduler. Provider modules add only their protocol.
+
+Where requests go is `endpoints`' (with the simulator's speed-scaled defaults), the simulator
+notice `notice`'s, and reuse of identical requests `dedup`'s; those names stay importable here.
+"""
 
 from __future__ import annotations
 
-import html
-import logging
-import os
-import sys
-import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urlsplit
 
 from . import ledger as ledgers
 from . import tokens
+from .dedup import recover, refuse_if_unconfirmed, reuse, running_job, stored_result
+from .endpoints import (
+    SIMULATOR_MIN_INTERVAL,
+    check_endpoint,
+    configured_endpoint,
+    faster_policy,
+    resolve_endpoint,
+    resolve_single_key,
+)
 from .errors import AuthError, InvalidInput
 from .gate import gate_for
-from .job import Job, Operation, all_jobs
-from .kernel import in_kernel
+from .job import Job, Operation
 from .learning import warmed
-from .policy import Adaptive, Backoff, DurationModel, Fixed, PollPolicy, Progressive
+from .notice import announce_simulator, in_voila, notice_given
+from .policy import DurationModel, PollPolicy
 from .retry import DEFAULT_RETRY, Retry
-from .runtime import current
 from .scheduler import Scheduler, default_scheduler
-from .state import State
 from .tokens import ContinuationToken
-from .transport import Transport, is_loopback
+from .transport import Transport
 
 if TYPE_CHECKING:
     from .adapters import Adapter
 
-log = logging.getLogger("tts_nb")
 
 # Environment variables Voila sets for the kernels it starts (voila.utils.ENV_VARIABLE).
-VOILA_VARIABLES = ("VOILA_SERVER_URL", "VOILA_BASE_URL", "VOILA_KERNEL_ID")
-
-
-def in_voila() -> bool:
-    """True in a kernel started by Voila: a dashboard's visitors set no keys and need no
-    notice about them."""
-    return any(os.environ.get(name) for name in VOILA_VARIABLES)
-
-
-def notice_given() -> bool:
-    """Record that this kernel was told requests go to the simulator; True the first time.
-
-    `tn.status()` calls it when it shows a simulated provider, so the banner of a client
-    created afterwards does not repeat what the status box just said. The flag is the
-    runtime's: after `tn.reset()` the notice is given again.
-    """
-    runtime = current()
-    with runtime.notice_lock:
-        first = not runtime.notice_given
-        runtime.notice_given = True
-    return first
-
-
-def announce_simulator(simulator_url: str) -> None:
-    """Say once per kernel, quietly, that calls go to the offline simulator (never in Voila)."""
-    if not notice_given() or in_voila():
-        return
-    from .credentials import forced_by
-    from .simulator import shared
-
-    speed = shared().clock.speed
-    faster = f"jobs run {speed:g}× faster than the real services" if speed != 1 else "real time"
-    what = f"offline, no account, no quota, real speech from espeak-ng; {faster}"
-    forced = forced_by()
-    if forced is not None:  # keys may be set: they are not what decides
-        why, keys = forced, ""
-    else:
-        why = "no API keys"
-        keys = (
-            " Set TYPECAST_API_KEY, CAMB_API_KEY or ASPOSE_CLIENT_ID/ASPOSE_CLIENT_SECRET to "
-            "use the real services."
-        )
-    if in_kernel():  # a calm line in the cell, not the red box notebooks give stderr
-        from IPython.display import display
-
-        text = f"tts_nb: {why}, so requests go to the embedded simulator ({what}).{keys}"
-        display(
-            {
-                "text/plain": text,
-                "text/html": f'<div style="{_BANNER_STYLE}">{html.escape(text)}</div>',
-            },
-            raw=True,
-        )
-    else:
-        print(
-            f"tts_nb: {why}, so requests go to the embedded simulator "
-            f"({simulator_url}: {what}).{keys}",
-            file=sys.stderr,
-        )
-
-
-# JupyterLab's theme variables, so a dark theme gets light text; the fallbacks are for viewers
-# without them (GitHub, nbviewer).
-_BANNER_STYLE = (
-    "border-left:3px solid var(--jp-brand-color1, #2196f3);"
-    "background:var(--jp-layout-color2, #eef5fb);color:var(--jp-ui-font-color1, #1a1a1a);"
-    "padding:4px 10px;font-size:var(--jp-content-font-size1, 13px)"
-)
-
-# On the embedded simulator a client's default waits are divided by its speed, but never
-# below this: the simulator has no rate limit, yet a poll every few ms would only burn CPU.
-SIMULATOR_MIN_INTERVAL = 0.05
-
-
-def faster_policy(policy: PollPolicy, speed: float) -> PollPolicy:
-    """`policy` with its waits divided by `speed` (deadlines and counts unchanged), for a
-    provider's default policy on a simulator that runs jobs `speed` times faster. A policy
-    of a kind this does not know is returned as it is."""
-    if speed == 1:
-        return policy
-    if isinstance(policy, Fixed):
-        return policy.replace(interval=policy.interval / speed)
-    if isinstance(policy, Backoff):
-        return policy.replace(initial=policy.initial / speed, maximum=policy.maximum / speed)
-    if isinstance(policy, Progressive):
-        return policy.replace(schedule=tuple(wait / speed for wait in policy.schedule))
-    if isinstance(policy, Adaptive):
-        return policy.replace(
-            then=policy.then / speed, fallback=faster_policy(policy.fallback, speed)
-        )
-    return policy
-
-
 class Client:
     """Base class of the provider clients.
 
@@ -435,7 +346,7 @@ class Client:
         if manual:
             force = True  # a learner stepping through (tn.teach.steps) wants real exchanges
         if not force:
-            running = _running_job(fingerprint)
+            running = running_job(fingerprint)
             if running is not None:
                 running.event(
                     "rerun",
@@ -443,16 +354,16 @@ class Client:
                     "submitting twice (force=True submits again)",
                 )
                 return running
-        stored = None if force else _stored_result(fingerprint, ledger)
+        stored = None if force else stored_result(fingerprint, ledger)
         if stored is None and not force:
-            _refuse_if_unconfirmed(self.provider, fingerprint, ledger)
+            refuse_if_unconfirmed(self.provider, fingerprint, ledger)
         job = self._new_job(operation, policy=policy, request=request, text=text)
         job.fingerprint = fingerprint
         if ledger is not None:
             self._record(ledger, job, body)
-            job.recover = lambda: _recover(fingerprint, ledger, job)
+            job.recover = lambda: recover(fingerprint, ledger, job)
         if stored is not None:
-            return _reuse(job, stored)
+            return reuse(job, stored)
         job._register()
         if manual:  # the learner paces it, and one left half-done must not hold a slot
             job.start()
@@ -504,71 +415,6 @@ class Client:
         return f"<{type(self).__name__} {where}>"
 
 
-def _running_job(fingerprint: str) -> Job | None:
-    """A job of this kernel with this fingerprint that is still queued or running."""
-    for job in reversed(all_jobs()):
-        if job.fingerprint == fingerprint and not job.done() and not job.manual:
-            return job
-    return None
-
-
-def _stored_result(
-    fingerprint: str, ledger: ledgers.Ledger | None, exclude: Job | None = None
-) -> ledgers.Stored | None:
-    """The newest result of an identical request: from this kernel's jobs, else the ledger."""
-    for job in reversed(all_jobs()):
-        if job is not exclude and job.fingerprint == fingerprint and job.clip is not None:
-            return ledgers.Stored(job.id, job.finished_at or 0.0, job.clip)
-    if ledger is None:
-        return None
-    try:
-        return ledger.find_result(fingerprint)
-    except ledgers.LEDGER_ERRORS as exc:
-        log.warning("tts_nb: the ledger could not be searched: %s", exc)
-        return None
-
-
-def _reuse(job: Job, stored: ledgers.Stored) -> Job:
-    """Finish `job` at once with the stored result of an identical request (nothing sent)."""
-    job.reused_from = stored.job_id
-    job.event(
-        "reuse",
-        f"reused the result of {stored.describe()}: an identical request, so nothing was "
-        "sent and nothing charged; pass force=True to submit again",
-    )
-    return job.restore_finished(State.SUCCEEDED, result=stored.result)
-
-
-def _refuse_if_unconfirmed(provider: str, fingerprint: str, ledger: ledgers.Ledger | None) -> None:
-    """An identical request may already have been charged: never send it again silently."""
-    newest = next((j for j in reversed(all_jobs()) if j.fingerprint == fingerprint), None)
-    doubt = None
-    if newest is not None and newest.submit_unconfirmed:
-        doubt = (newest.id, newest.created_at)
-    elif newest is None and ledger is not None:
-        try:
-            record = ledger.latest(fingerprint)
-        except ledgers.LEDGER_ERRORS:
-            record = None
-        if record is not None and record["submit_unconfirmed"]:
-            doubt = (record["id"], record["created_at"])
-    if doubt is not None:
-        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(doubt[1]))
-        raise InvalidInput(
-            f"An identical {provider} request (job {doubt[0]}, {when}) was sent but its answer "
-            "never arrived: the provider may have accepted and charged it, so tts_nb does not "
-            "send it again by itself. Check the provider's dashboard; pass force=True to "
-            "submit again anyway.",
-            provider=provider,
-        )
-
-
-def _recover(fingerprint: str, ledger: ledgers.Ledger, job: Job) -> tuple[Any, str] | None:
-    """For a job whose result expired: a stored copy of an identical request, if any."""
-    stored = _stored_result(fingerprint, ledger, exclude=job)
-    return None if stored is None else (stored.result, stored.describe())
-
-
 def _scrubbed(value: Any, scrub) -> Any:
     """`value` with every secret masked in its strings, at any depth."""
     if isinstance(value, str):
@@ -580,79 +426,15 @@ def _scrubbed(value: Any, scrub) -> Any:
     return value
 
 
-def resolve_endpoint(
-    provider: str, *, has_key: bool, base_url: str | None, real_url: str
-) -> tuple[str | None, bool]:
-    """(base URL, simulated). None means: use the embedded simulator's URL.
-
-    `base_url` is the override `find_credentials` allowed; it must be https (or on loopback).
-
-    Raises:
-        InvalidInput: the override is plain http on another machine.
-    """
-    from .credentials import simulator_forced
-
-    if simulator_forced() or not has_key:
-        if base_url and not simulator_forced() and not has_key:
-            return check_endpoint(provider, base_url), False  # no key: the caller knows best
-        return None, True
-    return check_endpoint(provider, base_url or real_url), False
-
-
-def check_endpoint(provider: str, url: str) -> str:
-    """`url`, if keys and texts may travel to it: over https, or plain http on loopback (a
-    local stand-in or the simulator, where nothing leaves the machine)."""
-    try:
-        scheme = urlsplit(url).scheme
-    except ValueError:
-        scheme = ""
-    if scheme == "https" or (scheme == "http" and is_loopback(url)):
-        return url
-    raise InvalidInput(
-        f"{provider}: the endpoint {url!r} is not an https:// URL, so keys and texts would "
-        "travel unencrypted. Use https:// in base_url= or the TTS_NB_*_URL setting "
-        "(plain http is accepted only on loopback: 127.0.0.1, ::1, localhost).",
-        provider=provider,
-    )
-
-
-def configured_endpoint(provider: str, url_env: str) -> set[str]:
-    """The endpoint override set in this process for `url_env` (in the environment, or in
-    `.env` when that file also holds the provider's keys), as a set of zero or one URL."""
-    from .credentials import PROVIDER_KEYS, find_credentials
-
-    names = PROVIDER_KEYS.get(provider, ())
-    found = find_credentials(dict.fromkeys(names), base_url=None, url_env=url_env)
-    return {found.url.rstrip("/")} if found.url else set()
-
-
-def resolve_single_key(
-    provider: str,
-    *,
-    api_key: str | None,
-    key_env: str,
-    base_url: str | None,
-    url_env: str,
-    real_url: str,
-):
-    """(base URL, key, simulated) for a provider with one API key.
-
-    The key comes from the argument, the environment or `.env`, and the endpoint with it
-    (`find_credentials`: a `.env` endpoint only for a `.env` key); without a key (or with
-    ``TTS_NB_PROVIDER=simulator``) the shared simulator and its key are used, and the banner
-    says so once.
-    """
-    from .credentials import Secret, find_credentials
-
-    found = find_credentials({key_env: api_key}, base_url=base_url, url_env=url_env)
-    key = found.key(key_env)
-    url, simulated = resolve_endpoint(
-        provider, has_key=key is not None, base_url=found.url, real_url=real_url
-    )
-    if simulated:
-        from .simulator import shared
-
-        sim = shared()
-        url, key = sim.urls[provider], Secret(sim.credentials[f"{provider}_api_key"])
-        announce_simulator(url)
-    return url, key, simulated
+__all__ = [
+    "SIMULATOR_MIN_INTERVAL",
+    "Client",
+    "announce_simulator",
+    "check_endpoint",
+    "configured_endpoint",
+    "faster_policy",
+    "in_voila",
+    "notice_given",
+    "resolve_endpoint",
+    "resolve_single_key",
+]

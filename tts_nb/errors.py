@@ -10,8 +10,8 @@
     ├─ ExpiredResult                         a download link or stored result is gone
     ├─ ProviderError                         5xx, broken answers, lost connections
     │  ├─ BadAudio                           the result is not playable audio
-    │  ├─ RefusedURL                         a URL tts_nb will not fetch (final, never retried)
-    │  └─ InternalError                      tts_nb could not handle an answer: our bug, report it
+    │  └─ RefusedURL                         a URL tts_nb will not fetch (final, never retried)
+    ├─ InternalError                         tts_nb could not handle an answer: our bug, report it
     ├─ JobFailed                             the provider reported the job as failed
     ├─ JobTimeout(TTSError, TimeoutError)    a deadline passed (the job's, or a wait's)
     └─ JobCancelled(TTSError, CancelledError)  `wait()` on a cancelled job
@@ -120,13 +120,11 @@ class RefusedURL(ProviderError):
     retryable_by_default = False
 
 
-class InternalError(ProviderError):
+class InternalError(TTSError):
     """tts_nb itself failed on an answer (a parser bug, or a shape nobody foresaw): the
-    message says "unexpected problem… Please report it". It stays a `ProviderError`, which
-    is what such a crash raised before, so existing `except ProviderError` code keeps
-    catching it; it is never retried."""
-
-    retryable_by_default = False
+    message says "unexpected problem… Please report it". Not a `ProviderError`: the bug is
+    ours, not the provider's, so `except ProviderError` (made for 5xx and broken answers)
+    does not hide it, and it is never retried."""
 
 
 class JobFailed(TTSError):

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import ClassVar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,6 +121,7 @@ class Adaptive(PollPolicy):
     then: float = 0.0
     fallback: PollPolicy = dataclasses.field(default_factory=lambda: Backoff(1.0, 1.5, 15.0))
     lag_cost: float = 16.0
+    COLD_LOOKS: ClassVar[float] = 20.0  # before any spread: the latest first look, in intervals
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.quantile <= 1.0:
@@ -139,8 +141,19 @@ class Adaptive(PollPolicy):
         else:
             first = float(expected) * self.first_fraction
         planned = isinstance(expected, Prediction) and expected.sigma is not None and expected > 0
+        if not planned and not self.then and min_interval > 0:
+            # Nothing learned yet: the prior may be minutes off this service (CAMB advises a
+            # first look after a minute). Never look first later than COLD_LOOKS minimum
+            # intervals; until the prior's time, each wait a fifth of the time so far.
+            now = min(first, self.COLD_LOOKS * min_interval)
+            yield now
+            while now < first:
+                wait = min(max(min_interval, 0.2 * now), first - now)
+                yield wait
+                now += max(wait, min_interval)
         if self.then or min_interval <= 0 or not planned:
-            yield first
+            if self.then or min_interval <= 0:
+                yield first
             while True:
                 yield self.then
         rate = self.lag_cost / min_interval  # polls per second of lag
@@ -167,8 +180,9 @@ class Adaptive(PollPolicy):
 
 def optimal_looks(expected: Prediction, rate: float, min_interval: float) -> list[float]:
     """The look times (s after submit) that minimise E[polls] + rate x E[lag] for a job whose
-    duration follows `expected`'s log-normal, gaps >= `min_interval`, up to its 99.9 %
-    quantile: Barlow and Proschan's optimal inspection, by dynamic programming on a grid.
+    duration follows `expected`'s log-normal (or mixture of two), gaps >= `min_interval`, up
+    to its 99.9 % quantile: Barlow and Proschan's optimal inspection, by dynamic programming on
+    a grid.
 
     With S(t) the chance the job still runs at t and W(i) the least cost still to pay after a
     look at t_i found it running, W(i) = S(t_i) + min over j of rate x E[(t_j - T); t_i < T
@@ -180,11 +194,13 @@ def optimal_looks(expected: Prediction, rate: float, min_interval: float) -> lis
     step = max(min_interval / 4, horizon / GRID_POINTS)
     k = max(1, math.ceil(min_interval / step - 1e-9))
     t = np.arange(step, horizon + step, step)
-    line, mu, sigma = float(expected), expected.mu, expected.sigma or PRIOR_SPREAD
-    z = (np.log(t / line) - mu) / sigma
-    cdf = np.array([_NORMAL.cdf(v) for v in z])
-    mean = line * math.exp(mu + sigma * sigma / 2)
-    partial = mean * np.array([_NORMAL.cdf(v - sigma) for v in z])  # E[T; T <= t]
+    line = float(expected)
+    cdf, partial = np.zeros(t.size), np.zeros(t.size)
+    for weight, mu, sigma in expected.parts():
+        z = (np.log(t / line) - mu) / sigma
+        cdf += weight * np.array([_NORMAL.cdf(v) for v in z])
+        mean = line * math.exp(mu + sigma * sigma / 2)
+        partial += weight * mean * np.array([_NORMAL.cdf(v - sigma) for v in z])  # E[T; T <= t]
     cdf, partial = np.concatenate(([0.0], cdf)), np.concatenate(([0.0], partial))
     t = np.concatenate(([0.0], t))
     n = t.size
@@ -216,7 +232,10 @@ class Prediction(float):
     of such jobs were done. Durations vary in proportion to the job's length, so the spread is
     kept as ratios observed / predicted: the ratios themselves when every duration was known
     exactly, and a log-normal (`mu`, `sigma` of log(ratio)) fitted to what was seen, which is
-    usually only "done somewhere between two looks".
+    usually only "done somewhere between two looks". When the ratios have two humps (a
+    queue in front of the service: some jobs wait, most do not), `components` holds a mixture
+    of two log-normals, (weight, mu, sigma) each, which `quantile`, `hazard` and the planned
+    looks use instead of the single one.
     """
 
     def __new__(
@@ -226,12 +245,27 @@ class Prediction(float):
         *,
         mu: float = 0.0,
         sigma: float | None = None,
+        components: tuple[tuple[float, float, float], ...] = (),
     ) -> Prediction:
         self = super().__new__(cls, seconds)
         self.ratios = tuple(sorted(ratios))
         self.mu = mu
         self.sigma = sigma
+        self.components = tuple(components) if sigma is not None else ()
         return self
+
+    def parts(self) -> tuple[tuple[float, float, float], ...]:
+        """The spread of log(observed / line) as (weight, mu, sigma) log-normal parts."""
+        return self.components or ((1.0, self.mu, self.sigma or PRIOR_SPREAD),)
+
+    def _survival(self, z: float) -> tuple[float, float]:
+        """(P(log ratio > z), its density at z) under the parts."""
+        survival = density = 0.0
+        for weight, mu, sigma in self.parts():
+            u = (z - mu) / sigma
+            survival += weight * 0.5 * math.erfc(u / math.sqrt(2))
+            density += weight * _NORMAL.pdf(u) / sigma
+        return survival, density
 
     def quantile(self, q: float) -> float:
         """The duration by which a share `q` of similar jobs finished (the line without data)."""
@@ -246,12 +280,26 @@ class Prediction(float):
         if self.sigma is None or float(self) <= 0:
             return float(self)
         q = min(max(q, 1e-9), 1 - 1e-9)
-        return float(self) * math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(q))
+        if not self.components:
+            return float(self) * math.exp(self.mu + self.sigma * _NORMAL.inv_cdf(q))
+        low = min(mu - 8 * sigma for _, mu, sigma in self.components)
+        high = max(mu + 8 * sigma for _, mu, sigma in self.components)
+        for _ in range(60):  # bisection on the mixture's distribution function
+            middle = (low + high) / 2
+            low, high = (middle, high) if 1 - self._survival(middle)[0] < q else (low, middle)
+        return float(self) * math.exp((low + high) / 2)
 
     def hazard(self, t: float) -> float:
         """Per second, the chance that a job not done after `t` s finishes now (log-normal)."""
         if self.sigma is None or t <= 0 or float(self) <= 0:
             return 0.0
+        if self.components:
+            survival, density = self._survival(math.log(t / float(self)))
+            if survival > 1e-12:
+                return density / (t * survival)
+            # far in the tail: the widest part's
+            _, mu, sigma = max(self.components, key=lambda part: part[1] + 3 * part[2])
+            return max((math.log(t / float(self)) - mu) / sigma, 0.0) / (sigma * t)
         z = (math.log(t / float(self)) - self.mu) / self.sigma
         survival = 0.5 * math.erfc(z / math.sqrt(2))
         if survival < 1e-12:  # far in the tail: the log-normal's hazard ~ z / (sigma t)
@@ -260,6 +308,18 @@ class Prediction(float):
 
 
 _NORMAL = NormalDist()
+
+
+def _mass(mean: float, sd: float, low: float, high: float) -> float:
+    """P(low < X <= high) for X ~ N(mean, sd²); its density when low == high (an exact value)."""
+    if high - low < 1e-9 * sd:
+        return max(_NORMAL.pdf((high - mean) / sd) / sd, 1e-300)
+    upper = 0.5 * math.erfc(-(high - mean) / (sd * math.sqrt(2)))
+    lower = 0.5 * math.erfc(-(low - mean) / (sd * math.sqrt(2))) if math.isfinite(low) else 0.0
+    if upper - lower < 1e-12:  # far in a tail: the difference of survivals is more precise
+        upper_s = 0.5 * math.erfc((low - mean) / (sd * math.sqrt(2))) if math.isfinite(low) else 1
+        return max(upper_s - 0.5 * math.erfc((high - mean) / (sd * math.sqrt(2))), 1e-300)
+    return upper - lower
 
 
 def _truncated(mean: float, sd: float, low: float, high: float) -> tuple[float, float]:
@@ -301,13 +361,17 @@ class DurationModel:
     PRIOR_SIGMA = 0.3  # the spread assumed before any job: a third either way
     PRIOR_WEIGHT = 1.0  # in jobs: how much that assumption counts once jobs are seen
     HALF_LIFE = 25.0  # jobs: a job this many finishes ago weighs half as much in the spread
+    MIXTURE_STEPS = 8  # EM steps of the two-part fit (each started from the last fit's)
+    MIN_PART = 0.08  # a part of a mixture holds at least this share of the jobs
+    MIXTURE_MARGIN = 6.0  # log-likelihood (x2) a mixture must gain beyond BIC's penalty
 
     def __init__(self, prior: tuple[float, float], window: int = 50) -> None:
         self._prior = prior
         self.window = window  # how many finished jobs it keeps (what a warm start reads)
         self._samples: deque[tuple[int, float, float]] = deque(maxlen=window)
         self._lock = threading.Lock()
-        self._fitted: tuple[float, float, float, float, tuple[float, ...]] | None = None
+        self._fitted: tuple | None = None
+        self._parts: tuple[tuple[float, float, float], ...] = ()  # the last mixture: EM's start
 
     def observe(self, characters: int, seconds: float) -> None:
         """A job of this length took exactly `seconds`."""
@@ -326,19 +390,18 @@ class DurationModel:
         with self._lock:
             if self._fitted is None:
                 self._fitted = self._fit(list(self._samples))
-            a, b, mu, sigma, ratios = self._fitted
+            a, b, mu, sigma, ratios, parts = self._fitted
         line = max(0.0, a + b * characters)
         if len(self._samples) < self.MIN_SAMPLES:
             return Prediction(line)
-        return Prediction(line, ratios, mu=mu, sigma=sigma)
+        return Prediction(line, ratios, mu=mu, sigma=sigma, components=parts)
 
-    def _fit(
-        self, samples: list[tuple[int, float, float]]
-    ) -> tuple[float, float, float, float, tuple[float, ...]]:
-        """(a, b, mu, sigma, ratios): the line, the log-normal spread around it, and the
-        ratios to the line when every duration is known exactly (else empty)."""
+    def _fit(self, samples: list[tuple[int, float, float]]) -> tuple:
+        """(a, b, mu, sigma, ratios, parts): the line, the log-normal spread around it, the
+        ratios to the line when every duration is known exactly (else empty), and a mixture of
+        two log-normals when it fits the spread clearly better (else empty)."""
         if len(samples) < self.MIN_SAMPLES:
-            return (*self._prior, 0.0, self.PRIOR_SIGMA, ())
+            return (*self._prior, 0.0, self.PRIOR_SIGMA, (), ())
         xs = [float(x) for x, _, _ in samples]
         exact = all(low == high for _, low, high in samples)
         weights = [0.5 ** ((len(samples) - 1 - i) / self.HALF_LIFE) for i in range(len(samples))]
@@ -371,8 +434,48 @@ class DurationModel:
             ys = [max(a + b * x, 1e-6) * math.exp(m + v / 2) for x, (m, v) in zip(xs, moments)]
         if exact:
             ratios = tuple(y / (a + b * x) for x, y in zip(xs, ys) if a + b * x > 0)
-            return a, b, mu, sigma, ratios
-        return (*self._line(xs, ys, (a, b)), mu, sigma, ())
+        else:
+            a, b = self._line(xs, ys, (a, b))
+            ratios = ()
+        logs = []
+        for x, (_, low, high) in zip(xs, samples):
+            line = max(a + b * x, 1e-6)
+            logs.append((math.log(low / line) if low > 0 else -math.inf, math.log(high / line)))
+        self._parts = self._mixture(logs, weights, mu, sigma)
+        return a, b, mu, sigma, ratios, self._parts
+
+    def _mixture(
+        self, logs: list[tuple[float, float]], weights: list[float], mu: float, sigma: float
+    ) -> tuple[tuple[float, float, float], ...]:
+        """Two log-normal parts for the log ratios, each known to lie in (low, high], by EM
+        (started from the last fit's, or from the single one split in two); empty unless they
+        fit clearly better than the single (mu, sigma): by BIC, each part at least
+        `MIN_PART` of the jobs."""
+        single = sum(w * math.log(_mass(mu, sigma, lo, hi)) for w, (lo, hi) in zip(weights, logs))
+        parts = self._parts or (
+            (0.6, mu - 0.6 * sigma, 0.6 * sigma),
+            (0.4, mu + 0.9 * sigma, 0.6 * sigma),
+        )
+        likelihood = -math.inf
+        for _ in range(self.MIXTURE_STEPS):
+            masses = [[pi * _mass(m, sd, lo, hi) for pi, m, sd in parts] for lo, hi in logs]
+            likelihood = sum(w * math.log(sum(row)) for w, row in zip(weights, masses))
+            new = []
+            for k, (_, m, sd) in enumerate(parts):
+                share = [w * row[k] / sum(row) for w, row in zip(weights, masses)]
+                total = sum(share)
+                if total < 1e-9:
+                    return ()
+                moments = [_truncated(m, sd, lo, hi) for lo, hi in logs]
+                mean = sum(r * mm for r, (mm, _) in zip(share, moments)) / total
+                var = sum(r * (v + (mm - mean) ** 2) for r, (mm, v) in zip(share, moments))
+                new.append((total / sum(weights), mean, max(math.sqrt(var / total), 0.02)))
+            parts = tuple(new)
+        if min(pi for pi, _, _ in parts) < self.MIN_PART:
+            return ()
+        if 2 * (likelihood - single) <= 3 * math.log(sum(weights)) + self.MIXTURE_MARGIN:
+            return ()
+        return tuple(sorted(parts, key=lambda part: part[1]))
 
     def _line(
         self, xs: list[float], ys: list[float], around: tuple[float, float] | None = None

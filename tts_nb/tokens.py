@@ -62,6 +62,25 @@ def make(scrub: Callable[[str], str], **fields: Any) -> ContinuationToken:
     return ContinuationToken(**fields)
 
 
+def for_job(job: Any, operation: Any, transport: Any) -> ContinuationToken:
+    """The token of `job` (call with its lock held, so ids and submit time belong together):
+    the job's public fields, plus the API, request body and endpoint its operation and
+    transport know; the transport's masking keeps its secrets out."""
+    return make(
+        getattr(transport, "scrub", str),
+        provider=job.provider,
+        api=getattr(operation, "api", None),
+        kind=job.kind,
+        endpoint=getattr(transport, "base_url", ""),
+        job=job.id,
+        created_at=job.created_at,
+        ids=dict(job.provider_ids),
+        request=job.request,
+        body=getattr(operation, "body", None),
+        submitted_at=job.submit_started_at,
+    )
+
+
 def is_token(value: Any) -> bool:
     """Whether `value` looks like a continuation token (rather than a job id)."""
     return isinstance(value, str) and value.startswith(f"{PREFIX}:")

@@ -14,18 +14,16 @@ Why a layer of our own over `requests`:
   deadline, so an answer that trickles in cannot hold a worker past `download_timeout`.
 * **History and teaching.** Every request, including each retried attempt, becomes an `Exchange`
   record with secrets masked; jobs turn them into history rows.
+
+The request path is here; `exchange` builds and masks the records, `url_safety` decides which
+URLs may be fetched, and `bodies` reads an answer within its size and time limits.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import json
-import os
 import re
-import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -33,63 +31,42 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3.util.retry
 from requests.adapters import HTTPAdapter
-from requests.utils import get_environ_proxies
-from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
 
+from .bodies import read_body
 from .errors import (
     AuthError,
     InvalidInput,
     NotFound,
     ProviderError,
     QuotaError,
-    RefusedURL,
     TTSError,
 )
-from .retry import DEFAULT_RETRY, Retry
-
-MASK = "••••"
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "proxy-authorization"})
-BODY_PREVIEW = 2000
-# OAuth token answers carry a live credential the transport cannot know before reading it
-# (Aspose's /connect/token): masked in every preview, whoever sent the request.
-TOKEN_FIELD = re.compile(r'("(?:access|refresh|id)_token"\s*:\s*")[^"]*("?)')
-MAX_REDIRECTS = 5
-# Response headers kept in the history: what the engine and the teaching views read, and what
-# providers report about a synchronous answer (its audio length, the credits it cost).
-KEPT_RESPONSE_HEADERS = frozenset(
-    {"content-type", "content-length", "retry-after", "location"}
-    | {"x-audio-duration", "x-credits-required"}
+from .exchange import (
+    BODY_PREVIEW,
+    KEPT_RESPONSE_HEADERS,
+    MASK,
+    SECRET_HEADERS,
+    Exchange,
+    Recorder,
+    emit,
+    emit_retries,
+    kept_headers,
+    mask_headers,
+    mask_tokens,
+    preview_request,
+    preview_response,
 )
-READ_PIECE = 64 * 1024
-CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+from .retry import DEFAULT_RETRY, Retry
+from .url_safety import (
+    environment_settings,
+    is_loopback,
+    origin_of,
+    refuse_scheme,
+    refuse_unsafe_host,
+)
 
-
-def origin_of(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with default ports filled in: what "same origin" compares."""
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
-
-
-@dataclass
-class Exchange:
-    """One HTTP request and its answer (or failure), as shown in a job's history."""
-
-    step: str
-    method: str
-    url: str
-    started: float
-    status: int | None = None
-    latency_s: float | None = None
-    request_headers: dict[str, str] = field(default_factory=dict)
-    request_body: str | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response_body: str | None = None
-    error: str | None = None
-    attempt: int = 1
-
-
-Recorder = Callable[[Exchange], None]
+_environment_settings = environment_settings  # the name tests/test_transport_contracts.py reads
+MAX_REDIRECTS = 5
 
 
 class Transport:
@@ -255,14 +232,9 @@ class Transport:
             own_origin = self.is_own_origin(url)
         except ValueError:  # e.g. "http://[::1" or a port that is not a number
             scheme, own_origin = "malformed", False
-        if scheme not in ("http", "https"):
-            raise RefusedURL(
-                f"{self.provider}: refusing to follow a {scheme or 'relative'} URL taken from a "
-                f"response ({self._safe_url(url)}); only http(s) URLs are followed.",
-                provider=self.provider,
-            )
+        refuse_scheme(scheme, self._safe_url(url), self.provider)
         if self.guard_hosts and not own_origin:
-            self._refuse_unsafe_host(url, scheme)
+            refuse_unsafe_host(url, scheme, self._safe_url(url), self.provider)
         send_headers = {"User-Agent": "tts_nb"}
         if headers:
             send_headers.update(headers)
@@ -293,8 +265,8 @@ class Transport:
             method=method,
             url=self._safe_url(prepared.url),
             started=time.time(),
-            request_headers=self._mask_headers(prepared.headers),
-            request_body=self._preview_request(json_body, form, files),
+            request_headers=mask_headers(prepared.headers, self.scrub),
+            request_body=preview_request(json_body, form, files, self.scrub),
         )
         t0 = time.monotonic()
         try:
@@ -303,127 +275,36 @@ class Transport:
                 timeout=self.timeout,
                 allow_redirects=False,
                 stream=True,
-                **_environment_settings(prepared.url),
+                **environment_settings(prepared.url),
             )
-            self._read_body(response, max_bytes, t0, download_timeout)
+            read_body(
+                response,
+                max_bytes=max_bytes,
+                t0=t0,
+                limit=download_timeout,
+                read_timeout=self.timeout[1],
+                provider=self.provider,
+            )
         # Unreadable answers (a header that is not UTF-8, a broken status line) are as good as
         # no answer: a typed error, and a submit counts as maybe sent.
         except (requests.RequestException, ValueError, UnicodeError, HTTPException) as exc:
             record.latency_s = time.monotonic() - t0
             record.error = self.scrub(_describe_exception(exc))
-            self._emit(recorder, record)
+            emit(recorder, record)
             raise self._connection_error(method, exc) from None
         except ProviderError as exc:  # too large or too slow: recorded, then raised
             record.latency_s = time.monotonic() - t0
             record.status = response.status_code
             record.error = str(exc)
-            self._emit(recorder, record)
+            emit(recorder, record)
             raise
         record.latency_s = time.monotonic() - t0
-        self._emit_retries(recorder, record, response)
+        emit_retries(recorder, record, response, self.scrub)
         record.status = response.status_code
-        record.response_headers = {
-            k: self.scrub(v)  # a Location may quote a key
-            for k, v in response.headers.items()
-            if k.lower() in KEPT_RESPONSE_HEADERS
-        }
-        record.response_body = self._preview_response(response)
-        self._emit(recorder, record)
+        record.response_headers = kept_headers(response, self.scrub)
+        record.response_body = preview_response(response, self.scrub)
+        emit(recorder, record)
         return response
-
-    def _read_body(
-        self, response: requests.Response, max_bytes: int, t0: float, limit: float
-    ) -> None:
-        """Read the whole body by the deadline `t0 + limit`.
-
-        Each read returns as soon as any bytes arrive (`read1`) and waits at most until the
-        deadline (the socket's timeout is cut to what is left), so a body sent a few bytes a
-        second ends on time and frees its worker; `iter_content(64 KiB)` would wait for 64 KiB.
-        """
-        chunks, size = [], 0
-        while True:
-            remaining = t0 + limit - time.monotonic()
-            if remaining <= 0:
-                response.close()
-                raise self._too_slow(limit, size)
-            _limit_read_wait(response, min(self.timeout[1], remaining))
-            try:
-                chunk = _read_some(response)
-            except requests.ConnectionError:
-                if time.monotonic() < t0 + limit:
-                    raise  # a real read timeout: the server went silent
-                response.close()
-                raise self._too_slow(limit, size) from None
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                response.close()
-                raise ProviderError(
-                    f"{self.provider}: the answer is larger than {_size(max_bytes)}, the "
-                    "transport's max_bytes; refusing to download it. Raise "
-                    "client.transport.max_bytes if you expect such large results.",
-                    provider=self.provider,
-                )
-            chunks.append(chunk)
-        response._content = b"".join(chunks)
-        response._content_consumed = True
-
-    def _too_slow(self, limit: float, size: int) -> ProviderError:
-        return ProviderError(
-            f"{self.provider}: the download took longer than "
-            f"{limit:g} s (the transport's download_timeout) and was "
-            f"stopped after {_size(size)}. Try again; raise "
-            "client.transport.download_timeout on a slow connection.",
-            provider=self.provider,
-        )
-
-    def _refuse_unsafe_host(self, url: str, scheme: str) -> None:
-        """A real service's answer may name any host; fetch only public https ones, so a
-        hostile or confused provider cannot make this machine read its own network (cloud
-        metadata at 169.254.169.254, intranet services) or send anything in clear text."""
-        safe = self._safe_url(url)
-        if scheme != "https":
-            raise RefusedURL(
-                f"{self.provider}: refusing to fetch {safe}: a real service's downloads are "
-                "fetched over https only. Nothing was sent; if the provider really serves "
-                "plain http, report it to them.",
-                provider=self.provider,
-            )
-        parts = urlsplit(url)
-        address = _private_address(parts.hostname or "", parts.port or 443)
-        if address is not None:
-            raise RefusedURL(
-                f"{self.provider}: refusing to fetch {safe}: its host is at {address}, a "
-                "loopback, private or link-local address, which a real service never "
-                "serves results from. Nothing was sent. For a local stand-in of the API, "
-                "point base_url= at it (loopback endpoints are trusted).",
-                provider=self.provider,
-            )
-
-    def _emit(self, recorder: Recorder | None, record: Exchange) -> None:
-        if recorder is not None:
-            recorder(record)
-
-    def _emit_retries(self, recorder, record: Exchange, response: requests.Response) -> None:
-        """Record each attempt urllib3 retried before the answer we got (teaching: show them)."""
-        retries = getattr(response.raw, "retries", None)
-        history = getattr(retries, "history", ()) or ()
-        for attempt, item in enumerate(history, start=1):
-            self._emit(
-                recorder,
-                Exchange(
-                    step=record.step,
-                    method=record.method,
-                    url=record.url,
-                    started=record.started,
-                    status=item.status,
-                    request_headers=record.request_headers,
-                    error=self.scrub(repr(item.error)) if item.error else "retried",
-                    attempt=attempt,
-                ),
-            )
-        record.attempt = len(history) + 1
 
     def error_for(self, response: requests.Response) -> TTSError:
         """The typed error for an HTTP error answer, in the provider's words plus what to do."""
@@ -487,49 +368,8 @@ class Transport:
     def _safe_url(self, url: str | None) -> str:
         return self.scrub(url or "")
 
-    def _mask_headers(self, headers) -> dict[str, str]:
-        masked = {}
-        for key, value in headers.items():
-            if key.lower() in SECRET_HEADERS:
-                scheme = value.split(" ", 1)[0] + " " if " " in value else ""
-                masked[key] = scheme + MASK
-            else:
-                masked[key] = self.scrub(value)
-        return masked
-
-    def _preview_request(
-        self,
-        json_body: Any,
-        form: dict[str, str] | None,
-        files: dict[str, tuple[str, bytes, str]] | None = None,
-    ) -> str | None:
-        if json_body is not None:
-            return self.scrub(json.dumps(json_body, ensure_ascii=False))[:BODY_PREVIEW]
-        if form is None and files is None:
-            return None
-        shown = {
-            k: (MASK if "secret" in k or "password" in k else v) for k, v in (form or {}).items()
-        }
-        # a multipart upload shows each file as its name, type and size, never its bytes
-        shown.update({k: f"<{n}, {t}, {_size(len(d))}>" for k, (n, d, t) in (files or {}).items()})
-        return self.scrub("&".join(f"{k}={v}" for k, v in shown.items()))[:BODY_PREVIEW]
-
-    def _preview_response(self, response: requests.Response) -> str:
-        kind = response.headers.get("Content-Type", "")
-        body = response.content or b""
-        readable = kind.startswith("text/") or "json" in kind or "xml" in kind
-        if readable or body[:1] in (b"{", b"[", b"<"):
-            text = body[:BODY_PREVIEW].decode("utf-8", "replace")
-            return self.scrub(mask_tokens(text))
-        return f"<{len(body)} bytes {kind or 'binary'}>"
-
     def close(self) -> None:
         self.session.close()
-
-
-def mask_tokens(text: str) -> str:
-    """`text` with the values of OAuth token fields ("access_token": "…") masked."""
-    return TOKEN_FIELD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -546,73 +386,6 @@ def parse_retry_after(value: str | None) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
-
-
-def is_loopback(url: str) -> bool:
-    """True for URLs on this machine's loopback (127.0.0.0/8, ::1, localhost)."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _private_address(host: str, port: int) -> str | None:
-    """The first address `host` resolves to that is not public, or None. A name that does
-    not resolve is let through: the request then fails on its own, as a lost connection."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return None
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address.version == 6 and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if not address.is_global:
-            return str(address)
-    return None
-
-
-def _environment_settings(url: str) -> dict[str, Any]:
-    """Proxies (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) and the CA bundle (REQUESTS_CA_BUNDLE,
-    CURL_CA_BUNDLE, SSL_CERT_FILE) for `url`, read here because the session does not trust
-    its environment: that would also read `~/.netrc`."""
-    settings: dict[str, Any] = {"proxies": get_environ_proxies(url)}
-    bundle = next((os.environ[n] for n in CA_BUNDLE_VARIABLES if os.environ.get(n)), None)
-    if bundle:
-        settings["verify"] = bundle
-    return settings
-
-
-def _limit_read_wait(response: requests.Response, seconds: float) -> None:
-    """Make the next socket read of `response` wait at most `seconds`."""
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
-    if sock is not None:
-        sock.settimeout(max(seconds, 0.001))
-
-
-def _read_some(response: requests.Response) -> bytes:
-    """Up to 64 KiB of the decoded body, as soon as any has arrived (b"" at its end), with
-    urllib3's errors turned into requests' ones, as `iter_content` does. A body that is not
-    urllib3's (a test adapter's file object) is simply read."""
-    if not hasattr(response.raw, "stream"):
-        return response.raw.read(READ_PIECE)
-    try:
-        return response.raw.read1(READ_PIECE, decode_content=True)
-    except ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    except ReadTimeoutError as exc:
-        raise requests.ConnectionError(exc) from exc
-    except SSLError as exc:
-        raise requests.exceptions.SSLError(exc) from exc
 
 
 class _GetRetry(urllib3.util.retry.Retry):
@@ -655,10 +428,6 @@ def _get_retry(retry: Retry, retries: int | None) -> _GetRetry:
     )
 
 
-def _size(n: int) -> str:
-    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n:,} bytes"
-
-
 def _server_advice(provider: str, method: str) -> str:
     """What to do after a 5xx: the fault is the provider's, so waiting is the cure; for a
     submit, say why it was not re-sent and who can tell whether it was charged."""
@@ -693,3 +462,19 @@ def _describe_exception(exc: BaseException) -> str:
     reason = exc.args[0] if exc.args else exc
     reason = getattr(reason, "reason", reason)
     return f"{type(exc).__name__}: {reason}"
+
+
+__all__ = [
+    "BODY_PREVIEW",
+    "KEPT_RESPONSE_HEADERS",
+    "MASK",
+    "MAX_REDIRECTS",
+    "SECRET_HEADERS",
+    "Exchange",
+    "Recorder",
+    "Transport",
+    "is_loopback",
+    "mask_tokens",
+    "origin_of",
+    "parse_retry_after",
+]

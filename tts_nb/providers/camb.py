@@ -103,7 +103,7 @@ class Camb(SingleKeyClient, CambCatalogue):
     # Most tasks take 2–5 minutes: look after a minute, then more and more often, never
     # faster than every 5 s (CAMB: "avoid polling more frequently than every 3-5 seconds").
     default_policy: PollPolicy = Progressive(schedule=(60.0, 30.0, 20.0, 10.0, 5.0))
-    duration_prior = (120.0, 1.0)
+    duration_prior = (100.0, 1.2)
 
     def _describe_error(self, response) -> str | None:
         """CAMB's two error shapes, in one sentence, plus what to do."""
