@@ -1016,3 +1016,10 @@ def test_a_resumed_job_polls_from_its_ids_with_a_resume_row_and_sends_no_submit(
     assert (rows[1]["state"], rows[1]["note"]) == ("RUNNING", "resumed after a restart")
     assert job.state is State.SUCCEEDED
     assert model.seen == []  # it finished while no kernel looked: when is unknown
+
+
+def test_a_broken_download_is_fetched_again_after_the_minimum_interval_when_short():
+    broken = answer(200, b"broken")
+    job, script = run([SUBMITTED, DONE, broken, AUDIO], min_interval=0.5)
+    assert job.state is State.SUCCEEDED
+    assert times(script, "GET")[1:] == [5, 5.5]

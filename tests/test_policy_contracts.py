@@ -287,3 +287,11 @@ def test_adaptive_needs_a_positive_lag_cost_and_says_so():
             tn.Adaptive(lag_cost=wrong)
         assert str(caught.value) == f"lag_cost must be > 0, not {wrong!r}"
     assert tn.Adaptive(lag_cost=0.5).lag_cost == 0.5
+
+
+def test_adaptive_delays_alone_look_at_the_expected_finish_then_every_then():
+    from itertools import islice
+
+    assert list(islice(tn.Adaptive(then=2).delays(10.0), 3)) == [10.0, 2, 2]
+    assert list(islice(tn.Adaptive(first_fraction=0.5).delays(10.0), 2)) == [5.0, 0.0]
+    assert list(islice(tn.Adaptive(fallback=tn.Fixed(4)).delays(None), 2)) == [4, 4]

@@ -3,81 +3,42 @@
 All jobs start together (the scheduler polls them concurrently); the comparison only observes
 them. In Jupyter it shows a grid of players that fills in as each job finishes, with the
 metrics table beside it; elsewhere it prints one status line per voice. `ab()` and `rate()`
-turn the finished clips into blind listening tests (`tts_nb.rating`), and `export()` writes
-clips, metrics and votes.
+turn the finished clips into blind listening tests (`tts_nb.ab_test`, `tts_nb.rating`), and
+`export()` writes clips, metrics and votes.
+
+Only the running of the jobs lives here; the A/B test is `tts_nb.ab_test` and the parsing of
+`voices=` into named entries is `tts_nb.comparison_entries`, each small enough to read in one
+sitting. Their names are re-exported, so ``tts_nb.comparison.X`` keeps working.
 """
 
 from __future__ import annotations
 
-import random
-import re
-import threading
 import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from itertools import combinations
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import loudness
+from .ab_test import CHOICES, VOTE_COLUMNS, ABTest, tally
 from .adapters import adapter_for
+from .comparison_entries import (
+    MEASURED_COLUMNS,
+    METRIC_COLUMNS,
+    METRIC_DECIMALS,
+    Entry,
+    _entries,
+    _entry,
+    _finished,
+    _is_frame,
+    _metric_row,
+    _name_entries,
+    _slug,
+    _view_lock,
+    _Viewable,
+)
 from .errors import InvalidInput, TTSError
-from .kernel import in_kernel
 from .loudness import TARGET_LUFS
 from .tables import table_class
-
-# What `Clip.metrics` measures, shown per voice.
-MEASURED_COLUMNS = [
-    "lufs",
-    "true_peak_dbtp",
-    "words_per_min",
-    "leading_silence_s",
-    "trailing_silence_s",
-    "clipped_samples",
-]
-METRIC_COLUMNS = [
-    "label",
-    "provider",
-    "voice",
-    "job",
-    "state",
-    "time_to_result_s",
-    "polls",
-    "audio_s",
-    "bytes",
-    *MEASURED_COLUMNS,
-    "error",
-    "note",
-]
-# Decimals of each measured column in `metrics()`: what a meter shows, not float noise.
-METRIC_DECIMALS = {
-    "time_to_result_s": 2,
-    "audio_s": 2,
-    "lufs": 1,
-    "true_peak_dbtp": 1,
-    "words_per_min": 0,
-    "leading_silence_s": 2,
-    "trailing_silence_s": 2,
-}
-VOTE_COLUMNS = ["pair", "a", "b", "choice", "winner"]
-CHOICES = ("A", "B", "tie")
-
-
-@dataclass
-class Entry:
-    """One voice in a comparison: where it came from, and its job (or why it never started)."""
-
-    label: str
-    client: Any
-    voice: Any
-    language: Any = None
-    options: dict[str, Any] = field(default_factory=dict)
-    job: Any = None
-    error: TTSError | None = None
-
-    @property
-    def clip(self) -> Any:
-        return self.job.clip if self.job is not None else None
 
 
 def compare(
@@ -111,98 +72,6 @@ def compare(
     if not entries:
         raise InvalidInput("compare() needs at least one voice: voices=[(tc, 'Olivia'), …].")
     return Comparison(text, entries)
-
-
-def _entries(voices: Any, client: Any, language: Any, options: dict) -> list[Entry]:
-    if _is_frame(voices):
-        voices = [row for _, row in voices.iterrows()]
-    elif isinstance(voices, (Mapping, tuple)) or hasattr(voices, "provider"):
-        voices = [voices]
-    return [_entry(spec, client, language, options) for spec in voices]
-
-
-def _name_entries(entries: list[Entry]) -> None:
-    """Labels name files and table rows: the voice's display name, unique."""
-    seen: dict[str, int] = {}
-    for entry in entries:
-        if not entry.label:
-            provider = adapter_for(entry.client).provider
-            shown = entry.job.request.get("voice") if entry.job is not None else None
-            shown = shown if shown is not None else entry.voice
-            entry.label = provider if shown is None else f"{provider}:{shown}"
-        count = seen.get(entry.label, 0)
-        seen[entry.label] = count + 1
-        if count:
-            entry.label = f"{entry.label} #{count + 1}"
-
-
-def _is_frame(value: Any) -> bool:
-    return hasattr(value, "iterrows") and hasattr(value, "columns")
-
-
-def _entry(spec: Any, client: Any, language: Any, options: dict) -> Entry:
-    label = None
-    extra: dict[str, Any] = {}
-    if isinstance(spec, tuple):
-        if len(spec) not in (2, 3):
-            raise InvalidInput(f"{spec!r}: use (client, voice) or (client, voice, options).")
-        owner, voice = spec[0], spec[1]
-        extra = dict(spec[2]) if len(spec) == 3 else {}
-    elif isinstance(spec, Mapping):
-        owner = spec.get("client", client)
-        voice = spec.get("voice")
-        label = spec.get("label")
-        language = spec.get("language", language)
-        extra = dict(spec.get("options") or {})
-    elif hasattr(spec, "provider") and not hasattr(spec, "iloc"):
-        owner, voice = spec, None
-    else:
-        owner, voice = client, spec
-    if owner is None:
-        raise InvalidInput(
-            f"{spec!r} names no client: pass (client, voice) pairs, or client= with a "
-            "DataFrame of voices."
-        )
-    adapter = adapter_for(owner)
-    if hasattr(voice, "iloc") and adapter.voice_column:  # a DataFrame row
-        row = voice
-        voice = row[adapter.voice_column]
-        if label is None and adapter.label_column in row:
-            label = f"{adapter.provider}:{row[adapter.label_column]}"
-    if voice is None and adapter.voice_column:
-        options_list = adapter.voice_options(owner)
-        if not options_list:
-            raise InvalidInput(f"{owner!r} has no voices to pick from.")
-        voice = options_list[0][1]
-    voice = voice.item() if hasattr(voice, "item") else voice
-    return Entry(
-        label=label or "",
-        client=owner,
-        voice=voice,
-        language=language if language is not None else adapter.default_language,
-        options={**options, **extra},
-    )
-
-
-class _Viewable:
-    """Shows its widget in Jupyter and its repr elsewhere; the widget is built once, lazily."""
-
-    def _make_view(self):
-        raise NotImplementedError
-
-    @property
-    def widget(self):
-        with _view_lock:
-            if getattr(self, "_view", None) is None:
-                self._view = self._make_view()
-            return self._view
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, Any]:
-        if not in_kernel():
-            return {"text/plain": repr(self)}
-        bundle = self.widget._repr_mimebundle_()
-        bundle["text/plain"] = repr(self)
-        return bundle
 
 
 class Comparison(_Viewable):
@@ -385,173 +254,24 @@ class Comparison(_Viewable):
         return "\n".join(lines)
 
 
-_view_lock = threading.Lock()
-
-
-def _finished(entries: list[Entry]) -> list[Entry]:
-    """The entries with one finished clip (text-to-voice's lists of previews are left out)."""
-    return [e for e in entries if e.clip is not None and not isinstance(e.clip, list)]
-
-
-def _metric_row(entry: Entry) -> dict[str, Any]:
-    job, clip = entry.job, entry.clip
-    single = clip if clip is not None and not isinstance(clip, list) else None
-    error = entry.error if job is None else job.error
-    measured = {} if single is None else single.metrics()
-    return {
-        "label": entry.label,
-        "provider": adapter_for(entry.client).provider,
-        "voice": None if entry.voice is None else str(entry.voice),
-        "job": None if job is None else job.id,
-        "state": "FAILED" if job is None else job.state.value,
-        "time_to_result_s": job.elapsed_s if job is not None and job.state.terminal else None,
-        "polls": None if job is None else job.polls,
-        "audio_s": None if single is None else single.duration_s,
-        "bytes": None if single is None else single.size,
-        **{column: measured.get(column) for column in MEASURED_COLUMNS},
-        "error": None if error is None else str(error),
-        "note": measured.get("note"),
-    }
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "clip"
-
-
-class ABTest(_Viewable):
-    """Blind pairwise listening: each pair once, sides and order shuffled by `seed`.
-
-    Both sides play loudness-matched copies unless ``matched=False`` (`clips` holds what
-    plays; the comparison's clips, players and export stay the originals). Each vote is
-    confirmed, counted and can be undone.
-
-    Example:
-        >>> test = cmp.ab(seed=1)
-        >>> a, b = test.current          # the two entries behind "A" and "B"
-        >>> test.vote("A"); test.vote("tie")
-        >>> test.undo()                  # takes the "tie" back
-        >>> test.tally()
-    """
-
-    def __init__(
-        self,
-        comparison: Comparison,
-        seed: int | None = 0,
-        matched: bool = True,
-        target_lufs: float | str = TARGET_LUFS,
-    ) -> None:
-        self.comparison = comparison
-        self.seed = seed
-        finished = _finished(comparison.entries)
-        if len(finished) < 2:
-            raise InvalidInput(
-                "A/B needs at least two finished clips: call cmp.wait() first, or add voices."
-            )
-        rng = random.Random(seed)
-        pairs = [list(pair) for pair in combinations(finished, 2)]
-        for pair in pairs:
-            rng.shuffle(pair)
-        rng.shuffle(pairs)
-        self.pairs: list[tuple[Entry, Entry]] = [tuple(pair) for pair in pairs]
-        self.position = 0
-        self.votes: list[dict[str, Any]] = []
-        self.matched = matched
-        self.clips = dict(comparison.matched(target_lufs)) if matched else {}
-        for entry in finished:
-            self.clips.setdefault(entry.label, entry.clip)
-
-    @property
-    def level_lufs(self) -> float | None:
-        """The common loudness the matched copies play at (None when playing originals)."""
-        levels = [c.meta.get("matched_lufs") for c in self.clips.values()] if self.matched else []
-        return next((level for level in levels if level is not None), None)
-
-    @property
-    def done(self) -> bool:
-        return self.position >= len(self.pairs)
-
-    @property
-    def current(self) -> tuple[Entry, Entry] | None:
-        return None if self.done else self.pairs[self.position]
-
-    def vote(self, choice: str) -> dict[str, Any]:
-        """Record "A", "B" or "tie" for the current pair, move to the next one, and return
-        the vote as recorded (pair, the labels behind A and B, choice, winner)."""
-        if choice not in CHOICES:
-            raise InvalidInput(f"vote {choice!r}: choose 'A', 'B' or 'tie'.")
-        if self.done:
-            raise InvalidInput("Every pair has a vote already: see test.tally().")
-        a, b = self.pairs[self.position]
-        winner = {"A": a.label, "B": b.label, "tie": None}[choice]
-        vote = {"pair": self.position + 1, "a": a.label, "b": b.label}
-        vote.update(choice=choice, winner=winner)
-        self.votes.append(vote)
-        self.comparison.votes.append(vote)
-        self.position += 1
-        self._show_in_view()
-        return vote
-
-    def undo(self) -> dict[str, Any]:
-        """Take the last vote back and return to its pair; returns the vote removed."""
-        if not self.votes:
-            raise InvalidInput("There is no vote to undo yet.")
-        vote = self.votes.pop()
-        self.comparison.votes.remove(vote)
-        self.position -= 1
-        self._show_in_view()
-        return vote
-
-    def _show_in_view(self) -> None:
-        """A vote cast in code (``ab.vote("A")``) shows in the panel, as a click does."""
-        view = getattr(self, "_view", None)
-        if view is not None:
-            view._show()
-
-    def votes_frame(self):
-        import pandas as pd
-
-        return pd.DataFrame(self.votes, columns=VOTE_COLUMNS)
-
-    def tally(self):
-        labels = sorted({e.label for pair in self.pairs for e in pair})
-        return tally(self.votes, labels)
-
-    def _make_view(self):
-        from .widgets.compare import ABView
-
-        return ABView(self)
-
-    def __repr__(self) -> str:
-        if self.done:
-            return f"A/B test: all {len(self.pairs)} pairs voted; see .tally()"
-        pair = f"pair {self.position + 1} of {len(self.pairs)}"
-        heard = "loudness-matched copies" if self.matched else "the originals"
-        return f"A/B test: {pair} ({heard}); vote with .vote('A'|'B'|'tie'), .undo()"
-
-
-def tally(votes: list[dict[str, Any]], labels: list[str]):
-    """Wins, losses, ties and win rate as a percentage (ties count half, one decimal) per
-    label, best first."""
-    import pandas as pd
-
-    counts = {label: {"wins": 0, "losses": 0, "ties": 0} for label in labels}
-    for vote in votes:
-        for side in ("a", "b"):
-            counts.setdefault(vote[side], {"wins": 0, "losses": 0, "ties": 0})
-        if vote["winner"] is None:
-            counts[vote["a"]]["ties"] += 1
-            counts[vote["b"]]["ties"] += 1
-        else:
-            loser = vote["b"] if vote["winner"] == vote["a"] else vote["a"]
-            counts[vote["winner"]]["wins"] += 1
-            counts[loser]["losses"] += 1
-    rows = []
-    for label, c in counts.items():
-        played = c["wins"] + c["losses"] + c["ties"]
-        rate = round(100 * (c["wins"] + c["ties"] / 2) / played, 1) if played else None
-        rows.append({"label": label, **c, "win_pct": rate})
-    frame = pd.DataFrame(rows, columns=["label", "wins", "losses", "ties", "win_pct"])
-    frame["win_pct"] = frame["win_pct"].astype("Float64")
-    return frame.sort_values(["win_pct", "wins"], ascending=False, na_position="last").reset_index(
-        drop=True
-    )
+__all__ = [
+    "ABTest",
+    "CHOICES",
+    "Comparison",
+    "Entry",
+    "MEASURED_COLUMNS",
+    "METRIC_COLUMNS",
+    "METRIC_DECIMALS",
+    "VOTE_COLUMNS",
+    "compare",
+    "tally",
+    "_entries",
+    "_entry",
+    "_finished",
+    "_is_frame",
+    "_metric_row",
+    "_name_entries",
+    "_slug",
+    "_view_lock",
+    "_Viewable",
+]

@@ -9,7 +9,10 @@ The class holds only that life cycle. Around it: `operation` (the adapters' type
 `history` (the rows), `job_messages` (every error and note it writes), `job_hooks` (the
 provider's cancel request, the duration model, a stored copy of an expired result),
 `tokens` (`continuation_token()`), `teaching.Stepper` (step by step) and `widgets.view`
-(what a notebook shows).
+(what a notebook shows). The steps themselves (submit, poll, fetch, resubmit, pacing) run in
+`lifecycle.Driver`, like azure-core's `PollingMethod` beside its `LROPoller`: the job holds the
+state and is what callers wait on; the driver holds the time and changes the job only through
+`_observe`, `_record`/`_note` and `_finish_success`/`_finish_error` (see `lifecycle`).
 """
 
 from __future__ import annotations
@@ -22,23 +25,20 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import runtime, tokens
-from .errors import JobFailed, ProviderError, TTSError
+from .errors import JobFailed, TTSError
 from .history import History
-from .job_hooks import ask_provider_to_cancel, learn_duration, stored_copy
+from .job_hooks import stored_copy
 from .job_messages import (
     accepted_after_cancel_note,
     cancel_note,
     cancelled_error,
-    crash_error,
-    error_for_verdict,
-    give_up_error,
-    state_for_error,
+    state_for_error,  # noqa: F401  (tests import it from here)
     status_line,
-    unconfirmed_error,
     wait_timeout_error,
 )
-from .operation import Call, Observation, Operation  # the adapters' half; also imported from here
-from .policy import DurationModel, Pacer, PollPolicy
+from .lifecycle import Driver
+from .operation import Call, Observation, Operation  # noqa: F401  (the adapters' half, also here)
+from .policy import DurationModel, PollPolicy
 from .runtime import all_jobs, forget  # noqa: F401  (the registry is the runtime's)
 from .scheduler import Scheduler, Timer
 from .state import State
@@ -100,22 +100,18 @@ class Job(concurrent.futures.Future):
         self.recover: Callable[[], tuple[Any, str] | None] | None = None
         self._op = operation
         self._transport = transport
-        self._scheduler = scheduler
         self._clock = scheduler.clock
-        self._duration_model = duration_model
-        self._text_length = text_length
         self._lock = threading.RLock()
         self._log = History(self, self._lock, transport.scrub)
         self._observers: list[Callable[[Job], None]] = []
-        self._timer: Timer | None = None
-        self._pacer: Pacer | None = None
-        self._t0 = self._clock.now()
-        self._last_running_at: float | None = None
         self._started = False  # its submit was scheduled, or it was resumed
-        self._resumed = False  # polled again from the ledger's ids (see resume)
-        self._fetch_attempts = 0
         self._outcome: Any = None
         self._registered = False
+        self._driver = Driver(self, operation, transport, scheduler, duration_model, text_length)
+
+    # The driver's pacing and pending call, for tests and tools that look inside.
+    _pacer = property(lambda self: self._driver.pacer)
+    _timer = property(lambda self: self._driver.timer)
 
     # ----------------------------------------------------------------- public
     @property
@@ -155,8 +151,7 @@ class Job(concurrent.futures.Future):
         with self._lock:
             if self.state.terminal:
                 return False
-            if self._timer is not None:
-                self._timer.cancel()
+            self._driver.stop()
             self.state = State.CANCELLED
             self.finished_at = self._clock.wall()
             ids = dict(self.provider_ids)
@@ -166,17 +161,7 @@ class Job(concurrent.futures.Future):
         super().cancel()
         self.set_running_or_notify_cancel()
         if remote is not None:
-
-            def send() -> None:  # a learner's job sends it at once, in the cell
-                said = ask_provider_to_cancel(
-                    remote, self._call("cancel"), ids, provider=self.provider, job_id=self.id
-                )
-                self._note(said)
-
-            if self.manual:
-                send()
-            else:
-                self._scheduler.call_soon(send)
+            self._driver.cancel_remotely(remote, ids)
         return True
 
     @property
@@ -239,7 +224,7 @@ class Job(concurrent.futures.Future):
     @property
     def manual(self) -> bool:
         """True for a step-by-step job (`tn.teach.steps`): nothing happens until `step()`."""
-        return getattr(self._scheduler, "manual", False)
+        return self._driver.manual
 
     def step(self):
         """Run this job's next step now: `tts_nb.teaching.Stepper(job).step()`."""
@@ -249,9 +234,7 @@ class Job(concurrent.futures.Future):
 
     def take_pending(self) -> Timer | None:
         """Remove and return the call scheduled next, for a driver that runs it itself."""
-        with self._lock:
-            timer, self._timer = self._timer, None
-        return timer
+        return self._driver.take_pending()
 
     # ----------------------------------------------- starting, resuming, restoring
     def start(self) -> Job:
@@ -261,7 +244,7 @@ class Job(concurrent.futures.Future):
             if self.state.terminal:  # cancelled while it waited for a slot
                 return self
             self._started = True
-            self._timer = self._scheduler.call_soon(self._guarded(self._submit_step))
+            self._driver.schedule_submit()
         return self
 
     def _register(self) -> None:
@@ -279,11 +262,9 @@ class Job(concurrent.futures.Future):
             self.provider_ids.update(ids)
             self.state = State.RUNNING
             self._log.replace(rows)
-            self._resumed = self._started = True
+            self._driver.resumed = self._started = True
         self.event("resume", note, State.RUNNING)
-        since = self.submit_started_at
-        self._make_pacer(0.0 if since is None else max(0.0, self._clock.wall() - since))
-        self._schedule_poll()
+        self._driver.poll_on(self.submit_started_at)
         return self
 
     def restore_finished(
@@ -318,165 +299,7 @@ class Job(concurrent.futures.Future):
         with self._lock:
             return tokens.for_job(self, self._op, self._transport).encode()
 
-    # ----------------------------------------------------------------- engine
-    def _guarded(self, step: Callable[[], None]) -> Callable[[], None]:
-        """A step that can never kill a worker: any surprise ends the job with an
-        `InternalError`. Ctrl-C and `sys.exit()` (a learner's `job.step()` runs in the
-        kernel's thread) end it too, then propagate, so the cell stays stoppable."""
-
-        def run() -> None:
-            try:
-                step()
-            except BaseException as exc:  # a parser bug or a broken answer we did not foresee
-                if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    log.error("tts_nb: job %s crashed: %s", self.id, type(exc).__name__)
-                unconfirmed = self.submit_started_at is not None and not self.provider_ids
-                if unconfirmed:  # the submit may have been charged: never re-sent silently
-                    self.submit_unconfirmed = True
-                scrub = self._transport.scrub
-                error = crash_error(self.provider, exc, scrub, unconfirmed=unconfirmed)
-                self._finish_error(error, State.FAILED)
-                if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                    raise
-
-        return run
-
-    def _call(self, step: str) -> Call:
-        return Call(self._transport, self._record, step)
-
-    def _submit_step(self) -> None:
-        if self.state.terminal:
-            return
-        if self._pacer is None:
-            self._make_pacer()
-        if self.submit_started_at is None:
-            with self._lock:
-                self.submit_started_at = self._clock.wall()
-            self._changed()  # the ledger notes "a submit may be on the wire" before it is
-        try:
-            seen = self._op.submit(self._call("submit"))
-        except TTSError as error:
-            if self._resubmit_allowed(error):
-                return
-            answered = self._log.submit_answered()
-            if isinstance(error, ProviderError) and (error.maybe_sent or answered):
-                self.submit_unconfirmed = True
-                error = unconfirmed_error(error, self.provider)
-            self._finish_error(error, state_for_error(error))
-            return
-        self._observe(seen)
-        self._continue(seen)
-
-    def _make_pacer(self, elapsed: float = 0.0) -> None:
-        """Plan the looks of a job submitted `elapsed` seconds ago (0: now). The deadline
-        counts from now either way: a resumed job gets its full time again."""
-        now = self._clock.now()
-        self._t0 = now - elapsed
-        model = self._duration_model
-        self._pacer = Pacer(
-            self.policy,
-            min_interval=self.min_interval,
-            deadline=now + self.timeout,
-            expected=None if model is None else model.predict(self._text_length),
-            elapsed=elapsed,
-        )
-
-    def _resubmit_allowed(self, error: TTSError) -> bool:
-        """429, or 503 with Retry-After, on submit means "not accepted, come back later", so
-        sending again costs nothing: it goes again as asked, within the job's deadline and
-        `retry.timeout` (from the submit), not `attempts`, since nothing failed."""
-        if error.status_code not in (429, 503) or error.retry_after is None:
-            return False  # no hint that it was refused and when to come back: let the user decide
-        retry = self._transport.retry
-        wait = max(error.retry_after, self.min_interval)
-        now = self._clock.now()
-        if not retry.retryable(error) or now + wait > self._pacer.deadline:
-            return False
-        if retry.timeout is not None and now + wait - self._t0 > retry.timeout:
-            return False
-        self._note(
-            f"not accepted ({error.status_code}); submitting again in {wait:g} s, nothing was "
-            "charged"
-        )
-        self._timer = self._scheduler.call_at(now + wait, self._guarded(self._submit_step))
-        return True
-
-    def _poll_step(self) -> None:
-        if self.state.terminal:
-            return
-        self.polls += 1
-        try:
-            seen = self._op.poll(self._call("poll"), self.provider_ids)
-        except TTSError as error:
-            # Worth polling again: a server hiccup or a rate limit, not a verdict on the job.
-            if self._transport.retry.retryable(error):
-                self._note(f"transient: {error} — polling again")
-                self._schedule_poll(retry_after=error.retry_after)
-                return
-            self._finish_error(error, state_for_error(error))
-            return
-        self._observe(seen)
-        self._continue(seen)
-
-    def _continue(self, seen: Observation) -> None:
-        if seen.state is State.SUCCEEDED:
-            # Downloads run in a lane of their own, so a stalled one never holds up other
-            # jobs' polls; a learner's job downloads in a cell of its own.
-            self._timer = self._scheduler.call_soon(
-                self._guarded(lambda: self._fetch_step(seen)), download=True
-            )
-        elif seen.state.terminal:
-            self._finish_error(error_for_verdict(seen, self.provider), seen.state)
-        else:
-            self._last_running_at = self._clock.now()
-            self._schedule_poll(retry_after=seen.retry_after)
-
-    def _schedule_poll(self, retry_after: float | None = None) -> None:
-        with self._lock:
-            if self.state.terminal:
-                return
-            now = self._clock.now()
-            when = self._pacer.next_poll(now, retry_after)
-            if when is not None:
-                self.next_poll_at = self._clock.wall() + (when - now)
-                self._log.annotate(next_poll_in_s=round(when - now, 3))
-                self._timer = self._scheduler.call_at(when, self._guarded(self._poll_step))
-        if when is None:  # after the lock: ending notifies and wakes waiters
-            error = give_up_error(self, self._clock.now() - self._t0, retry_after)
-            self._finish_error(error, State.TIMED_OUT)
-        else:
-            self._changed()
-
-    def _fetch_step(self, seen: Observation) -> None:
-        if self.state.terminal:
-            return
-        self._fetch_attempts += 1
-        try:
-            result = self._op.fetch(self._call("fetch"), self.provider_ids, seen)
-        except TTSError as error:
-            # A broken download is fetched again too (BadAudio is retryable): GETs are free,
-            # and CDNs hiccup. Paced like polls: min_interval, and Retry-After wins.
-            retry = self._transport.retry
-            if retry.retryable(error) and self._fetch_attempts < retry.attempts:
-                self._note(f"transient: {error} — fetching again")
-                when = self._clock.now() + max(self.min_interval, error.retry_after or 0.0)
-                self._timer = self._scheduler.call_at(
-                    when, self._guarded(lambda: self._fetch_step(seen)), download=True
-                )
-                return
-            self._finish_error(error, state_for_error(error))
-            return
-        learn_duration(
-            self._duration_model,
-            self._text_length,
-            t0=self._t0,
-            last_running_at=self._last_running_at,
-            now=self._clock.now(),
-            resumed=self._resumed,
-        )
-        self._finish_success(result)
-
-    # ------------------------------------------------------------- recording
+    # ------------------------------------- what the driver calls (tts_nb.lifecycle)
     def _record(self, exchange: Exchange) -> None:
         self._log.record(exchange)
         self._changed()

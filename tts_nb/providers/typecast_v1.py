@@ -269,7 +269,7 @@ class TextToSpeechOperation:
             if exc.status_code == 429 and exc.retry_after is None:
                 # Not accepted (the concurrency limit), and v1 names no wait: the job sends
                 # again shortly, as the client's `retry` allows (its predicate and timeout)
-                # and within its deadline (Job._resubmit_allowed).
+                # and within its deadline (lifecycle.Driver.resubmit_allowed).
                 exc.retry_after = RESEND_AFTER_S
             raise
         seconds = _seconds(response.headers.get("X-Audio-Duration"))
