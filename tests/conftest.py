@@ -78,8 +78,7 @@ def sim():
 FAST = tn.Fixed(0.05, timeout=30)
 
 
-@pytest.fixture
-def tc(sim):
+def legacy_typecast(sim, **options) -> tn.Typecast:
     """A client of Typecast's legacy API on the simulator that polls every 50 ms."""
     return tn.Typecast(
         api_key=sim.credentials["typecast_api_key"],
@@ -87,7 +86,14 @@ def tc(sim):
         policy=FAST,
         min_interval=0.05,
         api="legacy",
+        **options,
     )
+
+
+@pytest.fixture
+def tc(sim):
+    """A client of Typecast's legacy API on the simulator that polls every 50 ms."""
+    return legacy_typecast(sim)
 
 
 @pytest.fixture
@@ -113,12 +119,4 @@ def virtual_typecast(sim):
     on a `VirtualClock`, so "nothing happens for an hour" is checked without waiting."""
     clock = tn.VirtualClock()
     scheduler = Scheduler(clock)
-    client = tn.Typecast(
-        api_key=sim.credentials["typecast_api_key"],
-        base_url=sim.urls["typecast"],
-        policy=FAST,
-        min_interval=0.05,
-        api="legacy",
-        scheduler=scheduler,
-    )
-    return client, scheduler, clock
+    return legacy_typecast(sim, scheduler=scheduler), scheduler, clock

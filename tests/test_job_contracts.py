@@ -842,6 +842,20 @@ def test_a_cancel_while_the_submit_is_on_the_wire_says_the_ids_will_be_kept():
     assert notes(job)[-1].endswith("; " + said)
 
 
+def test_a_cancel_during_the_very_first_submit_is_noted_on_its_row():
+    class Cancelled(Operation):
+        def submit(self, call):
+            job.cancel()  # before the first answer, so before the job has any history row
+            return super().submit(call)
+
+    job, scheduler, _ = make_job([SUBMITTED], operation=Cancelled(), start=False)
+    job.start()
+    scheduler.run_virtual()
+    first = job.history_full.iloc[0]
+    assert first.step == "submit" and "cancelled while the submit was on the wire" in first.note
+    assert job.provider_ids == {"id": "j1"}
+
+
 def test_a_remote_cancel_that_crashes_is_noted_by_its_type_and_sent_as_a_cancel_step(caplog):
     class Crashing(Operation):
         def cancel(self, call, ids):

@@ -25,7 +25,7 @@ from tts_nb.errors import (
 from tts_nb.retry import DEFAULT_RETRY, Retry
 from tts_nb.transport import Transport
 
-from .conftest import FAST
+from .conftest import FAST, legacy_typecast
 
 
 # ------------------------------------------------------------------ the value
@@ -142,33 +142,24 @@ def test_bad_audio_is_retryable_and_a_refused_url_never_is(stub):
 
 
 # ------------------------------------------------------------------ each path uses it
-def legacy(sim, **kwargs) -> tn.Typecast:
-    return tn.Typecast(
-        api_key=sim.credentials["typecast_api_key"],
-        base_url=sim.urls["typecast"],
-        policy=FAST,
-        min_interval=0.05,
-        api="legacy",
-        **kwargs,
-    )
 
 
 @pytest.fixture
 def actor(sim):
-    return legacy(sim).actors().actor_id.iloc[0]
+    return legacy_typecast(sim).actors().actor_id.iloc[0]
 
 
 def test_the_value_sets_how_often_the_transport_resends_a_get(sim, actor):
     poll = dict(origin="typecast", method="GET", path="/api/speak/v2/")
     sim.faults.script(500, 502, 504, **poll)
-    job = legacy(sim, retry=Retry(attempts=4)).speak("Four tries.", actor_id=actor)
+    job = legacy_typecast(sim, retry=Retry(attempts=4)).speak("Four tries.", actor_id=actor)
     assert job.wait(30).duration_s > 0
     assert [r.status for r in sim.log.find(**poll)][:4] == [500, 502, 504, 200]
     assert job.history_full.attempt.tolist()[1:5] == [1, 2, 3, 4]  # one poll, four tries
 
     sim.log.clear()
     sim.faults.script(500, 502, **poll)
-    job = legacy(sim, retry=Retry(attempts=1)).speak("One try.", actor_id=actor)
+    job = legacy_typecast(sim, retry=Retry(attempts=1)).speak("One try.", actor_id=actor)
     assert job.wait(30).duration_s > 0
     assert [r.status for r in sim.log.find(**poll)][:3] == [500, 502, 200]
     polls = job.history_full[job.history_full.step == "poll"]
@@ -178,7 +169,7 @@ def test_the_value_sets_how_often_the_transport_resends_a_get(sim, actor):
 @pytest.mark.parametrize("retry, fetches", [(None, 3), (Retry(attempts=2), 2)])
 def test_the_value_sets_how_often_a_broken_download_is_fetched(sim, actor, retry, fetches):
     sim.faults.script(*["malformed"] * 5, origin="cdn", method="GET")
-    job = legacy(sim, retry=retry).speak("Broken audio.", actor_id=actor)
+    job = legacy_typecast(sim, retry=retry).speak("Broken audio.", actor_id=actor)
     with pytest.raises(BadAudio):
         job.wait(30)
     assert len(sim.log.find(origin="cdn", method="GET")) == fetches
@@ -190,21 +181,21 @@ def test_the_value_decides_whether_and_how_long_a_refused_submit_is_sent_again(s
 
     sim.faults.retry_after_s = 0.2
     sim.faults.script(429, 429, origin="typecast", method="POST")
-    assert legacy(sim).speak("Default.", actor_id=actor).wait(30).duration_s > 0
+    assert legacy_typecast(sim).speak("Default.", actor_id=actor).wait(30).duration_s > 0
     assert posts() == [429, 429, 200]
 
     sim.log.clear()
     sim.faults.script(429, 429, origin="typecast", method="POST")
     never = Retry(predicate=lambda error: False)
     with pytest.raises(QuotaError):
-        legacy(sim, retry=never).speak("Never again.", actor_id=actor).wait(30)
+        legacy_typecast(sim, retry=never).speak("Never again.", actor_id=actor).wait(30)
     assert posts() == [429]
 
     sim.log.clear()
     sim.faults.script(*[429] * 6, origin="typecast", method="POST")
     brief = Retry(timeout=0.5)  # resends at about 0.2 and 0.4 s; 0.6 s is past it
     with pytest.raises(QuotaError):
-        legacy(sim, retry=brief).speak("Half a second.", actor_id=actor).wait(30)
+        legacy_typecast(sim, retry=brief).speak("Half a second.", actor_id=actor).wait(30)
     assert posts() == [429, 429, 429]
 
 

@@ -39,6 +39,7 @@ class History:
         self._lock = lock
         self._scrub = scrub
         self._rows: list[dict[str, Any]] = []
+        self._waiting_note: str | None = None  # said before the first row existed
         self.exchanges: list[Exchange] = []
 
     def rows(self) -> list[dict[str, Any]]:
@@ -81,6 +82,10 @@ class History:
                 step=step,
                 **values,
             )
+            if self._waiting_note:  # e.g. a cancel while the first submit was on the wire
+                said = row["note"]
+                row["note"] = f"{self._waiting_note}; {said}" if said else self._waiting_note
+                self._waiting_note = None
             self._rows.append(row)
 
     def record(self, exchange: Exchange) -> None:
@@ -109,12 +114,15 @@ class History:
                 self._rows[-1].update(values)
 
     def note(self, text: str) -> None:
-        """Add `text` (masked) to the newest row's note."""
+        """Add `text` (masked) to the newest row's note; before any row, to the first one."""
         text = self.scrub(text)
         with self._lock:
-            if self._rows:
-                row = self._rows[-1]
-                row["note"] = f"{row['note']}; {text}" if row["note"] else text
+            if not self._rows:
+                waiting = self._waiting_note
+                self._waiting_note = f"{waiting}; {text}" if waiting else text
+                return
+            row = self._rows[-1]
+            row["note"] = f"{row['note']}; {text}" if row["note"] else text
 
     def submit_answered(self) -> bool:
         """The provider accepted a submit (2xx), whatever its answer's body was."""
