@@ -68,7 +68,12 @@ class Frontier:
 
 
 def schedule(durations: np.ndarray, lam: float, min_interval: float, deadline: float) -> np.ndarray:
-    """The optimal look times (seconds after submit) for jobs with these sampled durations."""
+    """The optimal look times (seconds after submit) for jobs with these sampled durations.
+
+    The same Barlow–Proschan recursion as `tts_nb.durations.optimal_looks`, written again on
+    purpose: this is the reference the planner is graded against, on the true (sampled)
+    distribution, so it must not share the planner's code or its bugs.
+    """
     horizon = min(float(np.quantile(durations, 0.999)) + min_interval, deadline)
     step = min(min_interval / 4, horizon / GRID_POINTS)
     k = max(1, math.ceil(min_interval / step - 1e-9))

@@ -360,7 +360,7 @@ class Client:
         job = self._new_job(operation, policy=policy, request=request, text=text)
         job.fingerprint = fingerprint
         if ledger is not None:
-            self._record(ledger, job, body)
+            self.keep_in_ledger(ledger, job, body)
             job.recover = lambda: recover(fingerprint, ledger, job)
         if stored is not None:
             return reuse(job, stored)
@@ -395,8 +395,9 @@ class Client:
             text_length=len(text),
         )
 
-    def _record(self, ledger: ledgers.Ledger, job: Job, body: Any) -> None:
-        """Write the job down now, synchronously, and keep its record current as it moves."""
+    def keep_in_ledger(self, ledger: ledgers.Ledger, job: Job, body: Any) -> None:
+        """Write the job down now, synchronously, and keep its record current as it moves
+        (a new job before its submit, or one rebuilt from a token); secrets masked."""
         try:
             ledger.record_new(
                 job,

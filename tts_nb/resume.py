@@ -108,17 +108,7 @@ def _from_token(
         return live[token.job]
     job = chosen.job_from_token(token)
     if ledger is not None:
-        try:
-            ledger.record_new(
-                job,
-                fingerprint=job.fingerprint,
-                endpoint=chosen.base_url,
-                embedded=chosen.simulated,
-                body=token.body,
-            )
-            job.observe(ledger.observer)
-        except ledgers.LEDGER_ERRORS as exc:
-            ledgers.warn_unavailable(ledger, exc)
+        chosen.keep_in_ledger(ledger, job, token.body)
     return chosen.continue_job(job)
 
 

@@ -69,7 +69,12 @@ def figures(job: Any, clip: Any) -> str:
         human_size(clip.size),  # the unit of the clip's own caption
         loudness(clip),
     ]
-    return f'<div style="color:{MUTED};font-size:0.9em">{esc(" · ".join(parts))}</div>'
+    return muted(" · ".join(parts))
+
+
+def muted(text: str) -> str:
+    """A small secondary line (figures, which audio plays), escaped, readable in any theme."""
+    return f'<div style="color:{MUTED};font-size:0.9em">{esc(text)}</div>'
 
 
 def error_box(message: str) -> str:

@@ -175,7 +175,7 @@ def _heard(test: Any) -> str:
             f"Both sides play copies matched to {test.level_lufs:.1f} LUFS, so loudness does "
             "not decide; the grid's players and export keep the originals."
         )
-    return f'<div style="color:{_html.MUTED};font-size:0.9em">{_html.esc(said)}</div>'
+    return _html.muted(said)
 
 
 def _tally(test: Any) -> str:

@@ -125,4 +125,4 @@ def _heard(test: Any) -> str:
             f"Every sample plays a copy matched to {test.level_lufs:.1f} LUFS, so loudness does "
             "not decide; the comparison's players, saved clips and export keep the originals."
         )
-    return f'<div style="color:{_html.MUTED};font-size:0.9em">{_html.esc(said)}</div>'
+    return _html.muted(said)
