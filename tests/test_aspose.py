@@ -143,6 +143,10 @@ def test_a_result_deleted_after_24_hours_is_expired(sim):
     sim.advance(25 * 3600)  # results are kept 24 hours
     with pytest.raises(tn.ExpiredResult, match="deleted 24 hours after the text was sent"):
         job.wait(30)
+    assert (
+        "results are deleted 24 hours after the text was sent. Send the text again with the "
+        "same parameters (it is a new, charged request)." in job.history.note.dropna().iloc[-1]
+    )
     assert job.state is State.EXPIRED and job.raw_status == "NotExist"
 
 
@@ -165,8 +169,9 @@ def test_unknown_status_is_tolerated_until_the_deadline(sim):
 )
 def test_unusable_audio_is_bad_audio(aspose, marker, message):
     job = aspose.text_to_speech(f"Broken audio. [[sim:{marker}]]")
-    with pytest.raises(tn.BadAudio, match=message):
+    with pytest.raises(tn.BadAudio, match=message) as info:
         job.wait(30)
+    assert info.value.provider == "aspose"
     assert job.state is State.FAILED and job.raw_status == "Completed"
 
 
@@ -276,8 +281,14 @@ def test_trial_mode_sends_no_credentials_and_reads_a_notice(sim):
 
 def test_trial_limits_are_clear_errors(sim):
     trial = tn.Aspose(base_url=sim.urls["aspose"], trial=True, policy=FAST, min_interval=0.05)
-    with pytest.raises(tn.InvalidInput, match="501 characters.*at most 500"):
+    with pytest.raises(tn.InvalidInput) as info:
         trial.text_to_speech("x" * 501)
+    assert str(info.value) == (
+        "The text has 501 characters, but Aspose's trial accepts at most 500: shorten it, "
+        "split it into several requests, or use an account (client_id/client_secret) instead "
+        "of trial=True."
+    )
+    assert info.value.provider == "aspose"
     assert submits(sim, TRIAL) == []
     body = {"text": "Spent.", "settings": {"language": "English", "resultType": "Wav"}}
     for _ in range(10):  # today's allowance, spent elsewhere from the same address
@@ -329,11 +340,24 @@ def test_a_token_endpoint_outage_is_retried_once_then_fails_without_a_submit(asp
 def test_invalid_input_is_rejected_before_any_request(aspose, sim):
     with pytest.raises(tn.InvalidInput, match='reads aloud only English texts. Use language="'):
         aspose.text_to_speech("Bonjour.", language="French")
-    with pytest.raises(tn.InvalidInput, match="text is empty"):
+    with pytest.raises(tn.InvalidInput) as empty:
         aspose.text_to_speech("  ")
+    assert (str(empty.value), empty.value.provider) == (
+        "text is empty: give the sentence to speak.",
+        "aspose",
+    )
+    assert sim.log.find(origin="aspose") == []
+    with pytest.raises(tn.InvalidInput) as info:
+        aspose.text_to_speech("Hallo.", language="de")
+    assert str(info.value) == (
+        "language='de' is not supported: Aspose.OCR Cloud reads aloud only English texts. "
+        'Use language="English" (or another provider for other languages).'
+    )
+    assert info.value.provider == "aspose"
     assert sim.log.find(origin="aspose") == []
     clip = aspose.text_to_speech("Lower case works.", language="english").wait(30)
     assert clip.format == "wav" and clip.voice == "aspose:English" and clip.duration_s > 0.5
+    assert aspose.text_to_speech("The short code.", language=" EN ").wait(30).duration_s > 0.5
 
 
 def test_half_the_credentials_is_an_error_that_names_the_missing_one(sim):
@@ -562,3 +586,193 @@ def test_a_status_or_message_echoing_the_token_is_masked_everywhere(stub_server)
         assert [text for text in texts if value in text] == []
     assert "unknown Aspose taskStatus 'Queued-for-••••'" in job.history.to_string()
     assert "token •••• and secret •••• rejected" in str(info.value)
+
+
+# ------------------------------------------- every refusal, in Aspose's words plus the fix
+def test_a_client_without_any_credentials_says_how_to_give_them(sim):
+    client = tn.Aspose(base_url=sim.urls["aspose"], policy=FAST, min_interval=0.05)
+    job = client.text_to_speech("Nobody logged in.")
+    with pytest.raises(tn.AuthError) as info:
+        job.wait(10)
+    assert str(info.value) == (
+        "No Aspose credentials: pass client_id= and client_secret=, set "
+        "ASPOSE_CLIENT_ID and ASPOSE_CLIENT_SECRET, or use trial=True."
+    )
+    assert info.value.provider == "aspose" and job.state is State.FAILED
+    assert sim.log.find(origin="aspose") == []
+
+
+def _token_then(api_status, api_answer, seen):
+    """A route: /connect/token issues a token; the speech endpoint answers as given."""
+
+    def route(method, path, body):
+        seen.append((method, path))
+        if path == "/connect/token":
+            return 200, {"access_token": "tok-a", "expires_in": 3600, "token_type": "Bearer"}
+        return api_status, api_answer
+
+    return route
+
+
+def test_a_token_request_answered_401_is_a_rejection_that_is_not_sent_again(stub_server):
+    seen = []
+
+    def route(method, path, body):
+        seen.append((method, path))
+        return 401, {"error": "invalid_client"}
+
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=stub_server(route))
+    with pytest.raises(tn.AuthError) as info:
+        client.tokens.get(None)
+    assert str(info.value).startswith(
+        "Aspose rejected the client id and secret at /connect/token (401: invalid_client). "
+        "tts_nb does not retry a rejected secret"
+    )
+    assert info.value.status_code == 401 and info.value.provider == "aspose"
+    with pytest.raises(tn.AuthError, match=r"Not sent again: this client already got that"):
+        client.tokens.get(None)
+    assert seen == [("POST", "/connect/token")]
+
+
+def test_a_token_lockout_is_not_asked_again_and_says_how_long_is_left(stub_server):
+    seen = []
+
+    def route(method, path, body):
+        seen.append((method, path))
+        return 429, {"error": "too many failed requests"}
+
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=stub_server(route))
+    with pytest.raises(tn.AuthError) as first:
+        client.tokens.get(None)
+    assert str(first.value).startswith(
+        "Aspose has locked this client id and secret out of /connect/token for 600 s (429)"
+    )
+    assert 590.0 < first.value.retry_after <= 600.0  # no Retry-After: ten minutes
+    with pytest.raises(tn.AuthError) as again:
+        client.tokens.get(None)
+    assert str(again.value).endswith("(Not sent again: this client already got that answer.)")
+    assert 590.0 < again.value.retry_after <= 600.0
+    assert seen == [("POST", "/connect/token")]
+
+
+def test_a_403_problem_details_answer_says_the_plan_may_not_allow_the_api(stub_server):
+    seen = []
+    problem = {"title": "Forbidden", "detail": "Application has no OCR access", "status": 403}
+    url = stub_server(_token_then(403, problem, seen))
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=url, policy=FAST)
+    job = client.text_to_speech("Not on this plan.")
+    with pytest.raises(tn.AuthError) as info:
+        job.wait(10)
+    assert str(info.value).endswith(
+        ": Forbidden — Application has no OCR access These credentials may not use this "
+        "API: check the application's plan in the Aspose Cloud dashboard."
+    )
+    assert info.value.status_code == 403
+    assert seen == [("POST", "/connect/token"), ("POST", TTS)]  # a 403 renews no token
+
+
+def test_a_401_after_a_fresh_token_keeps_aspose_words_and_says_tts_nb_gave_up(stub_server):
+    seen = []
+    problem = {"title": "Unauthorized", "errors": {"token": ["expired", "revoked"]}}
+    url = stub_server(_token_then(401, problem, seen))
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=url, policy=FAST)
+    job = client.text_to_speech("Refused twice.")
+    with pytest.raises(tn.AuthError) as info:
+        job.wait(10)
+    assert str(info.value).endswith(
+        ": Unauthorized — token: expired revoked The access token was not accepted; tts_nb "
+        "fetches a new one once and then gives up. Check ASPOSE_CLIENT_ID and "
+        "ASPOSE_CLIENT_SECRET (Aspose Cloud dashboard → Applications), then create a new "
+        "tn.Aspose client."
+    )
+    assert seen == [("POST", "/connect/token"), ("POST", TTS)] * 2  # renewed once, then no more
+
+
+def test_an_error_status_without_messages_says_so(stub_server):
+    def route(method, path, body):
+        if path == "/connect/token":
+            return 200, {"access_token": "tok-a", "expires_in": 3600}
+        if method == "POST":
+            return 200, "TTS-0001-stub"
+        return 200, {"taskStatus": "Error", "responseStatusCode": "Error", "results": []}
+
+    client = tn.Aspose(client_id="c", client_secret="s", base_url=stub_server(route), policy=FAST)
+    job = client.text_to_speech("No details.")
+    with pytest.raises(tn.JobFailed) as info:
+        job.wait(10)
+    assert job.history.note.dropna().iloc[-1] == (
+        "Aspose could not convert the text (Error): no details given. Check the text "
+        "(plain English) and send it again."
+    )
+    assert info.value.raw_status == "Error"
+
+
+@pytest.mark.parametrize("answer", ["<html>Service Unavailable</html>", '"x y"', ""])
+def test_a_submit_answer_that_is_no_task_id_is_a_provider_error(stub_server, answer):
+    polls = []
+
+    def route(method, path, body):
+        if path == "/connect/token":
+            return 200, {"access_token": "tok-a", "expires_in": 3600}
+        if method == "GET":
+            polls.append(path)
+        return 200, answer
+
+    client = tn.Aspose(client_id="c", client_secret="s", base_url=stub_server(route), policy=FAST)
+    job = client.text_to_speech("Which task?")
+    with pytest.raises(tn.ProviderError) as info:
+        job.wait(10)
+    assert str(info.value).startswith(
+        f"aspose: expected a task id from POST {TTS}, got {answer!r}. The submit request may "
+        "have reached aspose"
+    )
+    assert info.value.maybe_sent and polls == [] and job.state is State.FAILED
+
+
+@pytest.mark.parametrize(
+    "answer, keys",
+    [({"token_type": "Bearer", "expires_in": 3600}, "['expires_in', 'token_type']"), ([1], "[1]")],
+)
+def test_a_token_answer_without_an_access_token_is_a_provider_error(stub_server, answer, keys):
+    client = tn.Aspose(
+        client_id="c", client_secret="s", base_url=stub_server(lambda *_: (200, answer))
+    )
+    with pytest.raises(tn.ProviderError) as info:
+        client.tokens.get(None)
+    assert str(info.value) == f"Aspose's token answer has no access_token (keys: {keys})."
+    assert info.value.provider == "aspose"
+
+
+def test_an_identical_request_is_reused_unless_forced(aspose, sim):
+    first = aspose.text_to_speech("Only once, please.")
+    again = aspose.text_to_speech("Only once, please.")
+    assert first.wait(30).data == again.wait(30).data
+
+    def submits() -> int:
+        posts = [e for e in sim.log.find(origin="aspose") if e.method == "POST"]
+        return sum("token" not in e.path for e in posts)
+
+    assert submits() == 1
+    forced = aspose.text_to_speech("Only once, please.", force=True)
+    assert forced.wait(30).duration_s > 0.5
+    assert submits() == 2
+
+
+def test_a_completed_task_without_audio_in_its_results_is_bad_audio(stub_server):
+    task = "0a1b2c3d-0000-4000-8000-00000000abcd"
+
+    def route(method, path, body):
+        if path == "/connect/token":
+            return 200, {"access_token": "tok-a", "expires_in": 3600, "token_type": "Bearer"}
+        if method == "POST":
+            return 200, task
+        return 200, {"taskStatus": "Completed", "results": [], "responseStatusCode": "Ok"}
+
+    client = tn.Aspose(client_id="c", client_secret="s", base_url=stub_server(route), policy=FAST)
+    with pytest.raises(tn.BadAudio) as info:
+        client.text_to_speech("No audio comes back.").wait(10)
+    assert str(info.value) == (
+        "Aspose reported the task Completed (Ok) but sent no audio in results. Send the text "
+        "again; report it to Aspose if it repeats."
+    )
+    assert info.value.provider == "aspose"

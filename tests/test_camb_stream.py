@@ -218,6 +218,7 @@ class FakeCamb:
 
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, str, bytes]] = {}
+        self.received: list[tuple[str, str, bytes]] = []  # (method, path, body) as sent
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -226,7 +227,7 @@ class FakeCamb:
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                fake.received.append((self.command, self.path, self.rfile.read(length)))
                 status, kind, body = fake.routes.get(
                     f"{self.command} {self.path.split('?')[0]}", (404, "text/plain", b"nope")
                 )
@@ -298,3 +299,189 @@ def test_an_expired_link_answered_400_by_the_storage_host_is_expired(fake):
     with pytest.raises(tn.ExpiredResult, match=r"\(400\)") as info:
         job.wait(30)
     assert info.value.status_code == 400 and job.state is State.EXPIRED
+
+
+# ------------------------------------------- every rule of the request, and what is sent
+@pytest.mark.parametrize("text", ["   ", "", None, 42])
+def test_an_empty_or_missing_text_is_refused_by_name_before_sending(camb, sim, text):
+    with pytest.raises(tn.InvalidInput) as info:
+        camb.tts(text, voice_id=147320)
+    assert str(info.value) == "text is empty: give the text to speak."
+    assert info.value.provider == "camb"
+    assert not sim.log.find(origin="camb", method="POST")
+
+
+def test_the_clip_carries_the_text_that_was_spoken(camb):
+    clip = camb.tts("  Spoken and labelled.  ", voice_id=147320).wait(30)
+    assert clip.text == "Spoken and labelled."
+
+
+def test_user_instructions_are_sent_and_must_be_a_string(camb, sim):
+    with pytest.raises(tn.InvalidInput) as info:
+        camb.tts("Hello there.", 147320, speech_model="mars-instruct", user_instructions=3)
+    assert str(info.value) == "user_instructions must be a string."
+    assert info.value.provider == "camb" and not streams(sim)
+    job = camb.tts(
+        "Hello there.", 147320, speech_model="mars-instruct", user_instructions="Say it slowly."
+    )
+    assert job.wait(30).meta["speech_model"] == "mars-instruct"
+    assert json.loads(job.exchanges[0].request_body) == {
+        "text": "Hello there.",
+        "language": "en-us",
+        "voice_id": 147320,
+        "speech_model": "mars-instruct",
+        "user_instructions": "Say it slowly.",
+        "output_configuration": {"format": "wav"},
+    }
+
+
+def _fake_stream(fake, status=200, body=None):
+    """The fake CAMB's /tts-stream: a WAV (or the given JSON error)."""
+    if body is None:
+        wav = speech.encode(speech.synthesize("Edge.", "en-us"), "wav")
+        fake.routes["POST /tts-stream"] = (status, "audio/wav", wav)
+    else:
+        fake.json("POST /tts-stream", body, status)
+
+
+@pytest.mark.parametrize("size", [3, 3000])
+def test_texts_of_exactly_3_and_3000_characters_are_sent(fake, size):
+    _fake_stream(fake)
+    text = ("abcdefghij " * 300)[:size].strip()
+    text = text + "x" * (size - len(text))
+    assert len(text) == size
+    job = fake_client(fake).tts(text, voice_id=7)
+    clip = job.wait(30)
+    assert clip.format == "wav" and clip.text == text
+    (sent,) = [json.loads(body) for method, path, body in fake.received if path == "/tts-stream"]
+    assert sent["text"] == text and sent["voice_id"] == 7
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_a_refusal_naming_payment_required_is_a_quota_error_whatever_its_status(fake, status):
+    said = "PAYMENT_REQUIRED: Your account has insufficient credits for this operation"
+    _fake_stream(fake, status, {"detail": said})
+    job = fake_client(fake).tts("Out of credits.", voice_id=7)
+    with pytest.raises(tn.QuotaError) as info:
+        job.wait(30)
+    assert said in str(info.value) and str(info.value).endswith(
+        " Add credits on your CAMB.AI account's billing page, then speak again."
+    )
+    assert info.value.provider == "camb" and job.state is State.PAYMENT_REQUIRED
+
+
+def test_a_refusal_without_payment_required_keeps_its_own_type(fake):
+    _fake_stream(fake, 403, {"detail": "Forbidden for this plan"})
+    job = fake_client(fake).tts("Not allowed.", voice_id=7)
+    with pytest.raises(tn.AuthError, match="Forbidden for this plan") as info:
+        job.wait(30)
+    assert "Add credits" not in str(info.value) and job.state is State.FAILED
+
+
+@pytest.mark.parametrize(
+    "option", ["gender", "age", "project_name", "project_description", "folder_id"]
+)
+def test_each_task_flow_option_is_refused_on_the_stream_by_name(camb, sim, option):
+    value = {"gender": "male", "age": 30, "folder_id": 3}.get(option, "text")
+    with pytest.raises(tn.InvalidInput) as info:
+        camb.tts("Hello there.", 147320, **{option: value})
+    assert str(info.value) == (
+        f"{option} belong(s) to CAMB's deprecated task flow, which /tts-stream does not "
+        "take: pass stream=False to use them."
+    )
+    assert not sim.log.find(origin="camb", method="POST")
+
+
+def test_a_translation_result_of_another_shape_is_a_provider_error(fake):
+    fake.json("GET /target-languages", [{"id": 76, "language": "French", "short_name": "fr-fr"}])
+    fake.json("POST /translated-tts", {"task_id": "task-3"})
+    fake.json("GET /translated-tts/task-3", {"status": "SUCCESS", "run_id": 5})
+    fake.routes["GET /tts-result/5"] = (200, "audio/flac", flac())
+    fake.json("GET /translation-result/5", {"texts": "Bonjour"})
+    job = fake_client(fake).translated_tts("Hello.", 7, source_language=1, target_language=76)
+    with pytest.raises(tn.ProviderError) as info:
+        job.wait(30)
+    assert str(info.value) == "camb: unexpected translation result 'Bonjour'."
+    assert job.state is State.FAILED
+
+
+def test_a_client_without_a_key_says_how_to_give_one(sim):
+    keyless = tn.Camb(base_url=sim.urls["camb"], policy=FAST, min_interval=0.05)
+    with pytest.raises(tn.AuthError) as info:
+        keyless.tts("Hello there.", voice_id=147320).wait(30)
+    assert str(info.value) == "No CAMB.AI API key: pass api_key= or set CAMB_API_KEY."
+    assert info.value.provider == "camb"
+    assert not sim.log.find(origin="camb")
+
+
+@pytest.mark.parametrize(("status", "shown"), [(7, "7"), (None, "None"), (["DONE"], "['DONE']")])
+def test_a_status_that_is_not_text_is_shown_as_sent(fake, status, shown):
+    fake.json("GET /tts/task-1", {"status": status, "run_id": None})
+    client = tn.Camb(api_key="fake-key", base_url=fake.url, policy=tn.Fixed(0.05, timeout=0.4))
+    job = client.tts("Tolerant.", voice_id=7, language=1, stream=False)
+    with pytest.raises(tn.JobTimeout):
+        job.wait(30)
+    assert job.raw_status == shown
+    assert f"unknown CAMB.AI status {shown!r}: treated as" in job.history.note.iloc[-1]
+
+
+# ----------------------------------------- every status CAMB's task protocol documents
+@pytest.mark.parametrize(
+    ("answer", "error", "state", "note"),
+    [
+        (
+            {"status": "TIMEOUT", "message": "took too long"},
+            tn.JobTimeout,
+            State.TIMED_OUT,
+            "CAMB.AI stopped the tts task: processing exceeded the maximum allowed duration "
+            "(TIMEOUT). CAMB.AI says: took too long Break the text into shorter segments and "
+            "submit them separately.",
+        ),
+        (
+            {"status": "PAYMENT_REQUIRED", "exception_reason": "PAYMENT_REQUIRED"},
+            tn.QuotaError,
+            State.PAYMENT_REQUIRED,
+            "CAMB.AI did not run the tts task: the account has insufficient credits "
+            "(PAYMENT_REQUIRED). [PAYMENT_REQUIRED] Add credits on your account's billing "
+            "page in CAMB.AI studio, then submit again.",
+        ),
+        (
+            {"status": "ERROR", "exception_reason": "SOURCE_TOO_LONG", "message": "too long"},
+            tn.JobFailed,
+            State.FAILED,
+            "CAMB.AI reported an error for the tts task (ERROR). CAMB.AI says: too long "
+            "[SOURCE_TOO_LONG] The text is too long: split it into shorter segments.",
+        ),
+        (
+            {"status": "ERROR", "exception_reason": "NONE", "message": {}},
+            tn.JobFailed,
+            State.FAILED,
+            "CAMB.AI reported an error for the tts task (ERROR). No error details were given. "
+            "Review the inputs (text, voice, languages) and submit again; contact CAMB.AI "
+            "support if it repeats.",
+        ),
+    ],
+)
+def test_each_terminal_status_ends_the_task_with_camb_advice(fake, answer, error, state, note):
+    fake.json("GET /tts/task-1", answer)
+    job = fake_client(fake).tts("Tolerant.", voice_id=7, language=1, stream=False)
+    with pytest.raises(error):
+        job.wait(30)
+    assert job.state is state and job.polls == 1 and job.raw_status == answer["status"]
+    assert job.history.note.iloc[-1] == note
+
+
+def test_an_unknown_language_id_or_voice_name_is_refused_by_name_before_sending(camb, sim):
+    sim.log.clear()
+    with pytest.raises(tn.InvalidInput) as language:
+        camb.tts("Hello there.", 147320, language=99999)
+    assert (str(language.value), language.value.provider) == (
+        "language=99999 is not one of CAMB.AI's languages. See camb.languages().",
+        "camb",
+    )
+    with pytest.raises(tn.InvalidInput) as voice:
+        camb.tts("Hello there.", "Zzqxv", language="en-us")
+    assert str(voice.value) == (
+        "voice_id 'Zzqxv' is neither an integer voice id nor a voice's name. See camb.voices()."
+    )
+    assert [e for e in sim.log.find(origin="camb") if e.method == "POST"] == []

@@ -260,3 +260,14 @@ def test_proxies_come_from_the_environment(fakes, monkeypatch):
     client.transport.request("GET", "/api/actor", step="catalogue")
     assert [p for _, p, _ in target.requests] == ["/api/actor"] and len(proxy.requests) == 1
     assert json.dumps(proxy.requests).count(KEY) == 1  # the proxy is the user's own choice
+
+
+def test_a_provider_module_that_cannot_be_imported_leaves_the_others_listed(monkeypatch):
+    import sys
+
+    from tts_nb.providers import client_class, client_classes
+
+    assert list(client_classes()) == ["typecast", "camb", "aspose"]
+    monkeypatch.setitem(sys.modules, "tts_nb.providers.typecast", None)  # an import fails
+    assert client_classes() == {"camb": tn.Camb, "aspose": tn.Aspose}
+    assert client_class("typecast") is None and client_class("aspose") is tn.Aspose

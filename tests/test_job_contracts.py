@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import pytest
 import requests
@@ -64,7 +65,8 @@ class Script(requests.adapters.BaseAdapter):
         self.log.append((self.clock.now() - self.t0, request.method, request.path_url))
         if not self.answers:
             raise AssertionError(f"unexpected request {request.method} {request.path_url}")
-        status, headers, body = self.answers.pop(0)
+        given = self.answers.pop(0)
+        status, headers, body = given() if callable(given) else given  # a callable may stall
         response = requests.Response()
         response.status_code = status
         response.headers = CaseInsensitiveDict(headers)
@@ -249,7 +251,20 @@ def test_a_5xx_on_a_poll_is_polled_again_on_the_plan():
     job, script = run([SUBMITTED, answer(502, {"error": "bad gateway"}), DONE, AUDIO])
     assert job.state is State.SUCCEEDED
     assert times(script, "GET") == [5, 10, 10]
-    assert "polling again" in job.rows[1]["note"]
+    # the exchange's own error is on its row, then what the engine did about it
+    assert job.rows[1]["note"] == (
+        'transient: acme answered 502 to GET http://api.test/v1/jobs/j1: {"error": "bad '
+        'gateway"}. acme failed on its side. Try again in a minute; if it keeps failing, check '
+        "acme's status page. — polling again"
+    )
+
+
+def test_every_row_is_stamped_with_the_wall_time_of_its_exchange():
+    before = time.time()
+    job, _ = run([SUBMITTED, RUNNING, DONE, AUDIO])
+    stamps = [row["time"] for row in job.rows]
+    assert len(stamps) == 4 and all(before - 1 <= t <= time.time() + 1 for t in stamps), stamps
+    assert stamps == sorted(stamps)
 
 
 @pytest.mark.parametrize(
@@ -417,8 +432,22 @@ def test_a_parser_crash_on_submit_ends_the_job_with_a_clear_unconfirmed_error():
     assert text.startswith(
         "acme: unexpected problem while handling the answer: ValueError: parser bug near ••••."
     )
-    assert "Please report it." in text and "did NOT send it again" in text
+    assert text.endswith(". Please report it. " + ADVICE)  # ADVICE names the provider
     assert KEY not in text
+
+
+class Unbuildable(Operation):
+    def submit(self, call):
+        return self.observe(call.request_json("POST", "jobs", json_body={"speed": float("nan")}))
+
+
+def test_a_submit_that_cannot_be_built_still_leaves_a_row_with_its_state_and_error():
+    job, script = run([], operation=Unbuildable())
+    assert script.log == []  # nothing went out
+    assert job.state is State.FAILED
+    [row] = job.rows
+    assert (row["step"], row["state"], row["http_status"]) == ("ended", "FAILED", None)
+    assert "NaN" in row["note"] and "Nothing was sent." in row["note"]
 
 
 def test_a_parser_crash_on_a_poll_is_not_called_unconfirmed():
@@ -526,9 +555,11 @@ def test_a_late_accept_after_a_cancel_keeps_the_ids_and_says_so():
     scheduler.run_virtual()
     assert job.state is State.CANCELLED and job.provider_ids == {"id": "j1"}
     assert len(script.log) == 1
-    assert any(
-        "the submit was accepted after the cancel (ids ['id'] kept)" in n for n in notes(job)
+    said = (
+        "the submit was accepted after the cancel (ids ['id'] kept): the result is probably "
+        f"charged; tn.resume({job.id!r}) fetches it"
     )
+    assert any(n.endswith(said) for n in notes(job))
 
 
 def test_waiting_too_short_leaves_the_job_running_and_says_so():
@@ -714,8 +745,9 @@ def test_after_shutdown_nothing_more_is_accepted_and_waiting_calls_are_dropped()
     scheduler.call_at(scheduler.clock.now() + 0.2, lambda: ran.append(1))
     scheduler.shutdown()
     assert scheduler.pending() == 0
-    with pytest.raises(RuntimeError, match="the scheduler was shut down"):
+    with pytest.raises(RuntimeError) as caught:
         scheduler.call_soon(lambda: ran.append(2))
+    assert str(caught.value) == "the scheduler was shut down"
     assert ran == []
     assert scheduler.executor._shutdown and scheduler.downloads._shutdown
 
@@ -743,7 +775,10 @@ def test_an_unconfirmed_submit_gives_the_whole_advice():
     job, _ = run([answer(200, b"not json")])
     with pytest.raises(tn.ProviderError) as caught:
         job.wait(0)
-    assert caught.value.message.endswith(" " + ADVICE)
+    assert caught.value.message == (
+        "acme: expected JSON from POST http://api.test/v1/jobs, got 'not json' (audio/wav). "
+        + ADVICE
+    )
     assert caught.value.provider == "acme"
 
 
@@ -1037,3 +1072,494 @@ def test_a_broken_download_is_fetched_again_after_the_minimum_interval_when_shor
     job, script = run([SUBMITTED, DONE, broken, AUDIO], min_interval=0.5)
     assert job.state is State.SUCCEEDED
     assert times(script, "GET")[1:] == [5, 5.5]
+
+
+# ------------------------------------------------------------------ found by later mutation runs
+class CancellingProvider(Operation):
+    """A provider whose own status vocabulary has a cancelled job (our adapters have none)."""
+
+    def observe(self, data):
+        if data.get("status") == "cancelled":
+            return Observation(State.CANCELLED, raw_status="cancelled", ids={"id": "j1"})
+        return super().observe(data)
+
+
+def test_a_job_the_provider_reports_cancelled_ends_with_a_failure_naming_its_status():
+    cancelled = answer(200, {"id": "j1", "status": "cancelled"})
+    job, script = run([SUBMITTED, cancelled], operation=CancellingProvider())
+    assert job.state is State.CANCELLED and len(script.log) == 2
+    with pytest.raises(tn.JobFailed) as caught:
+        job.wait(0)
+    error = caught.value
+    assert (error.message, error.raw_status, error.provider) == (
+        "acme reported 'cancelled'.",
+        "cancelled",
+        "acme",
+    )
+    assert job.rows[-1]["note"] == "acme reported 'cancelled'."
+
+
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        ("failed", tn.JobFailed),
+        ("unpaid", tn.QuotaError),
+        ("gone", tn.NotFound),
+        ("timeout", tn.JobTimeout),
+        ("expired", tn.ExpiredResult),
+    ],
+)
+def test_a_terminal_status_error_names_the_provider(status, error):
+    job, _ = run([SUBMITTED, answer(200, {"id": "j1", "status": status, "message": "said"})])
+    with pytest.raises(error) as caught:
+        job.wait(0)
+    assert caught.value.provider == "acme" and caught.value.message == "said"
+
+
+@pytest.mark.parametrize(
+    "submitted_ago, first_look",
+    [
+        (None, 5.0),  # the submit time is unknown: the plan starts now
+        (0.0, 5.0),  # submitted just now
+        (-3.0, 5.0),  # a submit time ahead of this clock (another machine's) counts as now
+        (0.5, 4.5),
+        (3.0, 2.0),
+        (7.0, 0.0),  # a look missed meanwhile happens at once
+    ],
+)
+def test_a_resumed_job_looks_on_the_plan_counted_from_its_submit(submitted_ago, first_look):
+    job, scheduler, script = make_job([DONE, AUDIO], start=False)
+    if submitted_ago is not None:
+        job.submit_started_at = scheduler.clock.wall() - submitted_ago
+    job.resume({"id": "j1"}, [], "resumed")
+    scheduler.run_virtual()
+    assert times(script) == [first_look, first_look]
+    assert job.state is State.SUCCEEDED
+
+
+def test_a_job_displayed_in_ipython_shows_its_status_line(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *objs, **kwargs: shown.append((objs, kwargs))
+    )
+    job, _ = run([SUBMITTED, RUNNING, DONE, AUDIO])
+    job._ipython_display_()  # what IPython calls for a job left last in a cell
+    assert shown == [
+        (
+            ({"text/plain": f"acme speak {job.id}: SUCCEEDED (done), 2 polls, 10.0 s"},),
+            {"raw": True},
+        )
+    ]
+
+
+def test_a_zero_retry_timeout_never_sends_a_refused_submit_again():
+    refused = answer(429, {"error": "busy"}, {"Retry-After": "1"})
+    job, script = run([refused, SUBMITTED], retry=tn.Retry(timeout=0))
+    assert times(script, "POST") == [0]
+    assert job.state is State.FAILED
+    with pytest.raises(tn.QuotaError):
+        job.wait(0)
+
+
+def real_job(scheduler, answers):
+    """A job on a real clock, on `scheduler`, answered by a script."""
+    transport = Transport(API, provider="acme", secrets=lambda: [KEY], retries=0)
+    script = Script(scheduler.clock, answers)
+    transport.session.mount("http://", script)
+    job = Job(
+        Operation(),
+        transport=transport,
+        scheduler=scheduler,
+        policy=tn.Fixed(0.01),
+        min_interval=0.01,
+        timeout=30.0,
+        request={"text": "hi"},
+    )
+    return job, script
+
+
+def test_a_download_fetched_again_stalls_only_the_download_lane():
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    stalled, release = threading.Event(), threading.Event()
+
+    def stall():
+        stalled.set()
+        release.wait(10)
+        return AUDIO
+
+    try:
+        first, _ = real_job(scheduler, [SUBMITTED, DONE, answer(200, b"broken"), stall])
+        first.start()
+        assert stalled.wait(5), "the broken download was not fetched again"
+        # the second fetch of `first` hangs: another job's submit and poll still go out
+        other, _ = real_job(scheduler, [SUBMITTED, DONE, AUDIO])
+        other.start()
+        wait_until(
+            lambda: (
+                [(r["step"], r["raw_status"]) for r in other.rows]
+                == [("submit", "queued"), ("poll", "done")]
+            ),
+            "the other job submitted and polled",
+            timeout=3,
+        )
+        assert not other.done()  # its download waits for the download lane
+        release.set()
+        assert first.wait(5) == b"RIFF-audio" and other.wait(5) == b"RIFF-audio"
+    finally:
+        release.set()
+        scheduler.shutdown()
+
+
+def test_the_history_reads_compactly_and_the_full_history_has_every_column():
+    job, _ = run([SUBMITTED, DONE, AUDIO])
+    compact, full = job.history, job.history_full
+    assert list(compact.columns) == [
+        "time",
+        "elapsed_s",
+        "step",
+        "http_status",
+        "raw_status",
+        "state",
+        "next_poll_in_s",
+        "note",
+    ]
+    assert list(compact.index) == [1, 2, 3] and compact.index.name == "n"
+    assert {"job", "provider", "n", "attempt", "method", "url", "latency_s"} <= set(full.columns)
+    assert str(full["time"].dt.tz) == "UTC"
+    assert list(full["url"]) == [API + "jobs", API + "jobs/j1", API + "audio/j1"]
+
+
+def test_a_resumed_job_relabels_its_earlier_rows_as_its_own():
+    job, scheduler, _ = make_job([DONE, AUDIO], start=False)
+    earlier = [
+        {"job": "old", "n": 1, "step": "submit", "note": "before the restart"},
+        {"job": "old", "n": 2, "step": "poll", "note": None},
+    ]
+    job.resume({"id": "j1"}, earlier, "resumed after a restart")
+    scheduler.run_virtual()
+    assert [(r["job"], r["step"]) for r in job.rows] == [
+        (job.id, "submit"),
+        (job.id, "poll"),
+        (job.id, "resume"),
+        (job.id, "poll"),
+        (job.id, "fetch"),
+    ]
+    assert earlier[0]["job"] == "old"  # the ledger's rows are copied, not changed
+
+
+def test_notes_said_before_the_first_row_all_land_on_it_in_order():
+    from tts_nb.history import History
+
+    class Owner:
+        id, provider, created_at = "j-1", "acme", 100.0
+
+    history = History(Owner(), threading.RLock(), lambda text: text.replace(KEY, "••••"))
+    history.note("cancelled")
+    history.note(f"accepted with {KEY}")
+    assert history.rows() == []
+    history.append(101.5, "submit", note="202 accepted")
+    history.append(102.0, "poll")
+    rows = history.rows()
+    assert rows[0]["note"] == "cancelled; accepted with ••••; 202 accepted"
+    assert (rows[0]["n"], rows[0]["elapsed_s"], rows[1]["note"]) == (1, 1.5, None)
+    history.note("later")
+    assert history.rows()[1]["note"] == "later"
+
+
+def test_a_submit_answered_with_a_3xx_and_no_json_was_not_accepted_so_not_unconfirmed():
+    job, script = run([answer(300, b"<html>choose</html>")])
+    assert len(script.log) == 1 and job.state is State.FAILED
+    assert not job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError) as caught:
+        job.wait(0)
+    assert not caught.value.maybe_sent
+    assert caught.value.message.startswith("acme: expected JSON from POST")
+    assert "did NOT send it again" not in caught.value.message
+
+
+def test_a_submit_answered_299_is_an_acceptance_even_without_json():
+    job, _ = run([answer(299, b"<html>ok</html>")])
+    assert job.submit_unconfirmed
+    with pytest.raises(tn.ProviderError, match="did NOT send it again"):
+        job.wait(0)
+
+
+def test_a_retry_after_asked_at_the_deadline_is_the_deadline_passing():
+    # the last look, at the 10 s deadline, is refused with Retry-After: the deadline passed
+    later = answer(429, {"error": "later"}, {"Retry-After": "2"})
+    job, script = run([SUBMITTED, RUNNING, later], timeout=10)
+    assert times(script, "GET") == [5, 10]
+    with pytest.raises(tn.JobTimeout) as caught:
+        job.wait(0)
+    assert "after 10 s and 2 polls (last status 'running'): the deadline of 10 s passed" in str(
+        caught.value
+    )
+
+
+def test_a_resumed_job_seen_running_teaches_the_interval_counted_from_its_submit():
+    model = IntervalModel()
+    job, scheduler, script = make_job([RUNNING, DONE, AUDIO], start=False, model=model)
+    job.submit_started_at = scheduler.clock.wall() - 3  # submitted 3 s before the resume
+    job.resume({"id": "j1"}, [], "resumed after a restart")
+    scheduler.run_virtual()
+    assert times(script) == [2, 7, 7]  # looks at 5 and 10 s after the submit
+    assert model.seen == [(2, pytest.approx(5.0), pytest.approx(10.0))]
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_shutdown_waits_for_the_work_already_running(download):
+    scheduler = Scheduler(max_workers=1, download_workers=1)
+    started, go, finished = threading.Event(), threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        go.wait(10)
+        finished.set()
+
+    scheduler.call_soon(work, download=download)
+    assert started.wait(5)
+    threading.Timer(0.3, go.set).start()
+    try:
+        scheduler.shutdown()
+        assert finished.is_set()  # shutdown() returned only after the running call ended
+    finally:
+        go.set()
+
+
+def test_a_crash_is_logged_as_an_error_naming_the_job_and_the_exception(caplog):
+    job, _ = run([SUBMITTED, answer(200, {"crash": "x"})])
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "tts_nb"]
+    assert logged == [("ERROR", f"tts_nb: job {job.id} crashed: ValueError")]
+
+
+def test_ctrl_c_in_a_step_is_not_logged_as_a_crash(caplog):
+    class Interrupted(Operation):
+        def poll(self, call, ids):
+            raise KeyboardInterrupt
+
+    _, scheduler, _ = make_job([SUBMITTED], operation=Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        scheduler.run_virtual()
+    assert [r for r in caplog.records if r.name == "tts_nb"] == []
+
+
+def test_a_job_done_at_its_submit_teaches_that_it_took_at_most_the_submit():
+    model = IntervalModel()
+    job, scheduler, script = make_job([], start=False, model=model)
+    clock = scheduler.clock
+
+    def slow_done():  # a streaming provider answers the submit with the audio's status
+        clock.advance(1.5)
+        return answer(200, {"id": "j1", "status": "done"})
+
+    script.answers = [slow_done, AUDIO]
+    job.start()
+    scheduler.run_virtual()
+    assert job.state is State.SUCCEEDED and times(script) == [0, 1.5]
+    assert model.seen == [(2, pytest.approx(0.0), pytest.approx(1.5))]
+
+
+class InlineExecutor(Executor):
+    """A user's executor that runs work in the thread that hands it over (the scheduler's)."""
+
+    def __init__(self) -> None:
+        self.shut_down = False
+
+    def submit(self, fn, /, *args, **kwargs):
+        fn(*args, **kwargs)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        self.shut_down = True
+
+
+def test_shutdown_waits_until_the_scheduler_thread_has_stopped():
+    scheduler = Scheduler(executor=InlineExecutor())
+    ran_on, started, go = [], threading.Event(), threading.Event()
+
+    def work():
+        ran_on.append(threading.current_thread())
+        started.set()
+        go.wait(10)
+
+    scheduler.call_soon(work)
+    assert started.wait(5)
+    threading.Timer(0.3, go.set).start()
+    try:
+        scheduler.shutdown()
+        assert ran_on[0].name == "tts_nb-scheduler" and not ran_on[0].is_alive()
+    finally:
+        go.set()
+
+
+def test_a_call_can_shut_down_its_own_scheduler():
+    pool = InlineExecutor()
+    scheduler = Scheduler(executor=pool)
+    done = threading.Event()
+
+    def stop():
+        scheduler.shutdown()  # on the scheduler's own thread: it must not wait for itself
+        done.set()
+
+    scheduler.call_soon(stop)
+    assert done.wait(5) and pool.shut_down
+    with pytest.raises(RuntimeError, match="the scheduler was shut down"):
+        scheduler.call_soon(lambda: None)
+
+
+class Expected(tn.Fixed):
+    """Looks first when the duration model expects the job to be done, then every 5 s."""
+
+    def delays(self, expected=None):
+        if expected is not None:
+            yield expected
+        yield from super().delays(expected)
+
+
+class Predicting(IntervalModel):
+    def predict(self, characters: int):
+        return {2: 12.0}.get(characters)  # the job's text has 2 characters
+
+
+def test_the_first_look_follows_the_duration_models_prediction_for_the_text():
+    job, script = run([SUBMITTED, DONE, AUDIO], model=Predicting(), policy=Expected(5))
+    assert times(script) == [0, 12, 12]
+
+
+def test_without_a_duration_model_the_policy_plans_without_a_prediction():
+    job, script = run([SUBMITTED, DONE, AUDIO], policy=Expected(5))
+    assert times(script) == [0, 5, 5]
+
+
+@pytest.mark.parametrize(
+    "status, state, error",
+    [
+        (402, State.PAYMENT_REQUIRED, tn.QuotaError),
+        (404, State.NOT_FOUND, tn.NotFound),
+        (400, State.FAILED, tn.InvalidInput),
+    ],
+)
+def test_a_submit_refused_with_a_verdict_ends_the_job_in_its_state(status, state, error):
+    job, script = run([answer(status, {"error": "verdict"})])
+    assert job.state is state and len(script.log) == 1
+    with pytest.raises(error, match="verdict"):
+        job.wait(0)
+    assert job.rows[-1]["state"] == state.value
+
+
+class Linking(Operation):
+    """A provider whose final status names the audio's link and may ask for a later look."""
+
+    def fetch(self, call, ids, seen):
+        return call.request("GET", seen.payload).content
+
+    def observe(self, data):
+        seen = super().observe(data)
+        return Observation(
+            seen.state,
+            raw_status=seen.raw_status,
+            ids=seen.ids,
+            retry_after=data.get("retry_after"),
+            payload=data.get("link"),
+        )
+
+
+def test_the_fetch_follows_the_link_the_final_status_gave():
+    done = answer(200, {"id": "j1", "status": "done", "link": "files/j1.wav"})
+    job, script = run([SUBMITTED, done, AUDIO], operation=Linking())
+    assert job.wait(0) == b"RIFF-audio"
+    assert script.log[-1][1:] == ("GET", "/v1/files/j1.wav")
+
+
+def test_a_running_status_that_asks_for_a_later_look_gets_it():
+    later = answer(200, {"id": "j1", "status": "running", "retry_after": 12})
+    done = answer(200, {"id": "j1", "status": "done", "link": "files/j1.wav"})
+    job, script = run([SUBMITTED, later, done, AUDIO], operation=Linking())
+    assert times(script, "GET") == [5, 17, 17] and job.state is State.SUCCEEDED
+    assert job.rows[1]["next_poll_in_s"] == 12
+
+
+def test_a_running_job_says_when_it_looks_next_in_wall_time():
+    job, scheduler, _ = make_job([SUBMITTED, RUNNING, DONE, AUDIO])
+    wall0 = scheduler.clock.wall()
+    scheduler.run_virtual(until=1000)  # the submit, answered at once
+    assert job.next_poll_at == wall0 + 5
+    scheduler.run_virtual(until=1005)  # the first look: still running
+    assert job.next_poll_at == wall0 + 10
+    scheduler.run_virtual()
+    assert job.next_poll_at is None
+
+
+def test_the_wait_before_the_next_look_is_noted_to_the_millisecond():
+    job, script = run([SUBMITTED, DONE, AUDIO], policy=tn.Fixed(1.23456))
+    assert job.rows[0]["next_poll_in_s"] == 1.235
+    assert times(script, "GET") == [pytest.approx(1.23456)] * 2
+
+
+def test_the_scheduler_thread_never_keeps_the_process_alive():
+    scheduler = Scheduler(executor=InlineExecutor())
+    ran_on = []
+    try:
+        scheduler.call_soon(lambda: ran_on.append(threading.current_thread()))
+        thread = wait_until(lambda: ran_on and ran_on[0], "the call ran")
+        assert thread.name == "tts_nb-scheduler" and thread.daemon  # a script may just exit
+    finally:
+        scheduler.shutdown()
+
+
+def test_one_scheduler_hands_out_its_calls_from_one_thread():
+    scheduler = Scheduler(executor=InlineExecutor())
+    ran_on, started, go = [], threading.Event(), threading.Event()
+
+    def first():
+        ran_on.append(threading.current_thread())
+        started.set()
+        go.wait(10)
+
+    try:
+        scheduler.call_soon(first)
+        assert started.wait(5)
+        scheduler.call_soon(lambda: ran_on.append(threading.current_thread()))
+        threading.Timer(0.2, go.set).start()  # the second waits until the first is done
+        wait_until(lambda: len(ran_on) == 2, "both calls ran")
+        assert ran_on[0] is ran_on[1]
+    finally:
+        go.set()
+        scheduler.shutdown()
+
+
+def test_a_poll_answered_after_a_cancel_is_not_called_a_late_accept():
+    class CancelledMidPoll(Operation):
+        def poll(self, call, ids):
+            seen = super().poll(call, ids)
+            job.cancel()  # the user cancels while this poll is on the wire
+            return seen
+
+    job, scheduler, script = make_job([SUBMITTED, RUNNING], operation=CancelledMidPoll())
+    scheduler.run_virtual()
+    assert job.state is State.CANCELLED and len(script.log) == 2
+    assert notes(job) == ["cancelled: polling stopped; the provider may still finish the job"]
+
+
+@pytest.mark.parametrize("download, workers", [(False, 8), (True, 4)])
+def test_the_default_pools_run_eight_polls_and_four_downloads_at_once(download, workers):
+    scheduler = Scheduler()
+    running, go = [], threading.Event()
+    lock = threading.Lock()
+
+    def work():
+        with lock:
+            running.append(1)
+        go.wait(10)
+
+    try:
+        for _ in range(workers + 1):
+            scheduler.call_soon(work, download=download)
+        wait_until(lambda: len(running) >= workers, f"{workers} calls ran")
+        go.wait(0.3)  # one more worker would have taken the last call by now
+        assert len(running) == workers
+    finally:
+        go.set()
+        scheduler.shutdown()
+    assert len(running) == workers + 1  # the last one ran once a worker was free

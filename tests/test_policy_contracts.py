@@ -6,16 +6,21 @@ each test pins a documented behaviour of tts_nb.policy, never how it is computed
 
 from __future__ import annotations
 
+import itertools
+import math
 import random
 
 import pytest
+from scipy import stats
 
 import tts_nb as tn
 from tts_nb.job import Job, Observation
-from tts_nb.policy import DurationModel, Pacer, Prediction
+from tts_nb.policy import DurationModel, Pacer, Prediction, optimal_looks
 from tts_nb.scheduler import Scheduler
 from tts_nb.state import State
 from tts_nb.transport import Transport
+
+from .test_durations_math import mixture_ppf, prediction, scipy_hazard, scipy_survival
 
 
 class Ticking:
@@ -295,3 +300,81 @@ def test_adaptive_delays_alone_look_at_the_expected_finish_then_every_then():
     assert list(islice(tn.Adaptive(then=2).delays(10.0), 3)) == [10.0, 2, 2]
     assert list(islice(tn.Adaptive(first_fraction=0.5).delays(10.0), 2)) == [5.0, 0.0]
     assert list(islice(tn.Adaptive(fallback=tn.Fixed(4)).delays(None), 2)) == [4, 4]
+
+
+PAST_THE_PLAN = [
+    pytest.param(30.0, ((1.0, 0.1, 0.25),), 1.0, 0.5, id="by-the-hazard"),
+    pytest.param(15.0, ((0.7, -0.1, 0.15), (0.3, 0.8, 0.3)), 0.5, 2.0, id="mixture"),
+    pytest.param(30.0, ((1.0, 0.0, 0.05),), 1.0, 16.0, id="at-the-minimum-interval"),
+    pytest.param(5.0, ((1.0, 0.0, 0.3),), 1.0, 0.05, id="a-fifth-of-the-time-so-far"),
+]
+
+
+@pytest.mark.parametrize(("line", "parts", "min_interval", "lag_cost"), PAST_THE_PLAN)
+def test_adaptive_past_its_plan_waits_by_the_hazard_within_bounds(
+    line, parts, min_interval, lag_cost
+):
+    """After its last planned look (past the 99.9 % quantile) each wait is sqrt(2 / (rate x
+    hazard)), the hazard taken at the middle of the wait (three rounds of that fixed point),
+    never under the minimum interval nor over a fifth of the time so far; the hazard is
+    scipy's (in its far tail, where the planner uses the asymptote z / (sigma t), within 1 %)."""
+    rate = lag_cost / min_interval
+    q999 = mixture_ppf(0.999, line, parts)
+    now, checked = 0.0, 0
+    delays = tn.Adaptive(lag_cost=lag_cost).plan(prediction(line, parts), min_interval)
+    while checked < 25:
+        delay = next(delays)
+        if now > q999:  # the planned looks end within one interval after the quantile
+            wait, far = min_interval, False
+            for _ in range(3):
+                far |= scipy_survival(now + wait / 2, line, parts) < 1e-11
+                hazard = scipy_hazard(now + wait / 2, line, parts)
+                wait = max(min_interval, min(math.sqrt(2.0 / (rate * hazard)), 0.2 * now))
+            assert delay == pytest.approx(wait, rel=0.01 if far else 1e-9), (now, delay)
+            checked += 1
+        now += delay
+
+
+def delays_of(policy, expected, min_interval: float, count: int) -> list[float]:
+    return list(itertools.islice(policy.plan(expected, min_interval), count))
+
+
+def test_adaptive_without_a_spread_looks_by_20_intervals_then_backs_off_to_the_prior():
+    # no spread learned: the first look at min(120 s, 20 x 2 s), then each wait a fifth of
+    # the time so far, the last one only up to the prior's 120 s; then every interval (0:
+    # the minimum interval, which the engine enforces)
+    expected = [40.0, 8.0, 9.6, 11.52, 13.824, 16.5888, 19.90656, 0.56064, 0.0, 0.0, 0.0]
+    assert delays_of(tn.Adaptive(), Prediction(120.0), 2.0, 11) == pytest.approx(expected)
+    assert delays_of(tn.Adaptive(), 120.0, 2.0, 11) == pytest.approx(expected)
+    # a prediction of no duration is not planned, even with a spread
+    assert delays_of(tn.Adaptive(), Prediction(0.0, mu=0.1, sigma=0.3), 1.0, 4) == [0.0] * 4
+
+
+def test_adaptive_plans_a_prediction_under_one_second_with_a_spread():
+    got = delays_of(tn.Adaptive(), Prediction(0.8, mu=0.0, sigma=0.3), 1.0, 8)
+    assert got[0] == pytest.approx(0.8 * math.exp(0.3 * stats.norm.ppf(0.3)))  # its 0.3 quantile
+    assert min(got[1:]) >= 1.0 - 1e-9  # then planned looks, an interval apart at least
+
+
+def test_adaptive_with_then_or_no_interval_looks_at_the_quantile_then_every_then():
+    p = Prediction(30.0, mu=0.1, sigma=0.3)
+    q30 = 30.0 * math.exp(0.1 + 0.3 * stats.norm.ppf(0.3))
+    assert delays_of(tn.Adaptive(then=3.0), p, 1.0, 4) == pytest.approx([q30, 3.0, 3.0, 3.0])
+    assert delays_of(tn.Adaptive(), p, 0.0, 3) == pytest.approx([q30, 0.0, 0.0])
+    assert list(itertools.islice(tn.Adaptive().delays(p), 3)) == pytest.approx([q30, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("quantile", [0.05, 0.12, 0.3, 0.6])
+def test_adaptive_looks_first_by_its_quantile_and_keeps_the_interval(quantile):
+    p = Prediction(10.0, mu=0.1, sigma=0.3)
+    got = delays_of(tn.Adaptive(quantile=quantile), p, 1.0, 40)
+    assert got[0] <= 10.0 * math.exp(0.1 + 0.3 * stats.norm.ppf(quantile)) * (1 + 1e-12)
+    assert min(got[1:]) >= 1.0 - 1e-9
+
+
+def test_adaptive_keeps_the_plan_when_its_first_look_is_before_the_quantile():
+    p = Prediction(10.0, mu=0.1, sigma=0.3)
+    planned = optimal_looks(p, 16.0, 1.0)  # Adaptive's rate: lag_cost 16 / 1 s
+    assert stats.lognorm.cdf(planned[0], 0.3, scale=10.0 * math.exp(0.1)) < 0.12
+    looks = list(itertools.accumulate(delays_of(tn.Adaptive(quantile=0.12), p, 1.0, len(planned))))
+    assert looks == pytest.approx(planned)

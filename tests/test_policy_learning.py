@@ -111,3 +111,79 @@ def test_without_a_ledger_the_client_starts_from_the_prior():
     fill(ledgers.current(), [40.0] * 8)
     tn.use_ledger(None)
     assert first_look(typecast()) == pytest.approx(19.0)
+
+
+def rows(*specs: tuple) -> list[dict[str, Any]]:
+    """History rows from (step, time, state, http_status, latency_s) tuples."""
+    out = []
+    for n, (step, at, state, status, latency) in enumerate(specs, start=1):
+        row = {"n": n, "step": step, "time": at, "state": state, "http_status": status}
+        if latency is not None:
+            row["latency_s"] = latency
+        out.append(row)
+    return out
+
+
+def test_the_done_interval_counts_from_each_answer_s_arrival():
+    # the submit answered 0.5 s after it was sent; the polls' answers took 0.25 s
+    seen = rows(
+        ("submit", 100.0, "PENDING", 201, 0.5),
+        ("poll", 103.0, "PENDING", 200, 0.25),
+        ("poll", 106.0, "RUNNING", 200, 0.25),
+        ("poll", 109.0, "SUCCEEDED", 200, 0.25),
+    )
+    assert done_interval(seen) == (5.75, 8.75)
+    # latency only on the submit: the polls are counted at their own time
+    seen = rows(
+        ("submit", 100.0, "PENDING", 202, 0.5),
+        ("poll", 103.0, "PENDING", 200, None),
+        ("poll", 106.0, "SUCCEEDED", 200, None),
+    )
+    assert done_interval(seen) == (2.5, 5.5)
+
+
+def test_a_job_done_at_its_first_look_was_done_between_the_answer_and_that_look():
+    seen = rows(("submit", 10.0, "PENDING", 200, None), ("poll", 10.5, "SUCCEEDED", 200, None))
+    assert done_interval(seen) == (0.0, 0.5)  # a 2xx answer, 200 too, starts the count
+    same_time = rows(("submit", 10.0, "PENDING", 201, None), ("poll", 10.0, "SUCCEEDED", 200, None))
+    assert done_interval(same_time) is None  # done no later than the answer: says nothing
+
+
+def test_only_a_2xx_answered_submit_starts_the_count():
+    for status in (None, 300, 503):
+        seen = rows(
+            ("submit", 0.0, "PENDING", status, None),
+            ("poll", 4.0, "RUNNING", 200, None),
+            ("poll", 6.0, "SUCCEEDED", 200, None),
+        )
+        assert done_interval(seen) is None, status
+    retried = rows(
+        ("submit", 0.0, "PENDING", 503, None),
+        ("submit", 1.0, "PENDING", 299, None),
+        ("poll", 4.0, "RUNNING", 200, None),
+        ("poll", 6.0, "SUCCEEDED", 200, None),
+    )
+    assert done_interval(retried) == (3.0, 5.0)
+
+
+def test_other_steps_and_rows_without_a_time_are_not_looks():
+    seen = rows(
+        ("submit", 0.0, "PENDING", 201, None),
+        ("poll", 3.0, "RUNNING", 200, None),
+        ("fetch", 4.0, "SUCCEEDED", 200, None),  # not a look at the job's state
+        ("poll", None, "RUNNING", 200, None),  # no time: it says nothing
+        ("poll", 5.0, "SUCCEEDED", 200, None),
+    )
+    assert done_interval(seen) == (3.0, 5.0)
+
+
+def test_a_submit_answered_again_after_a_restart_counts_from_that_answer():
+    seen = rows(
+        ("submit", 0.0, "PENDING", 201, None),
+        ("resumed", 2.0, None, None, None),
+        ("poll", 3.0, "RUNNING", 200, None),  # nobody knows what happened before it
+        ("submit", 10.0, "PENDING", 201, None),
+        ("poll", 12.0, "RUNNING", 200, None),
+        ("poll", 15.0, "SUCCEEDED", 200, None),
+    )
+    assert done_interval(seen) == (2.0, 5.0)

@@ -63,6 +63,59 @@ def test_nonsense_values_are_refused(bad):
         Retry(**bad)
 
 
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (dict(attempts=2.5), TypeError, "attempts must be a whole number, not 2.5"),
+        (dict(attempts=True), TypeError, "attempts must be a whole number, not True"),
+        (dict(attempts=0), ValueError, "attempts must be >= 1 (1: never try again)"),
+        (dict(initial=-1), ValueError, "initial and maximum must be >= 0, and multiplier >= 1"),
+        (dict(maximum=-0.5), ValueError, "initial and maximum must be >= 0, and multiplier >= 1"),
+        (dict(multiplier=0.5), ValueError, "initial and maximum must be >= 0, and multiplier >= 1"),
+        (dict(timeout=-1), ValueError, "timeout must be >= 0 seconds, or None"),
+    ],
+)
+def test_a_refused_value_says_which_field_is_wrong_and_what_it_must_be(bad, error, message):
+    with pytest.raises(error) as caught:
+        Retry(**bad)
+    assert str(caught.value) == message
+
+
+def test_zero_waits_and_a_zero_timeout_are_allowed():
+    assert list(Retry(initial=0, maximum=0, attempts=4).delays()) == [0.0, 0.0, 0.0]
+    assert list(Retry(initial=0, multiplier=1, attempts=3).delays()) == [0.0, 0.0]
+    assert Retry(timeout=0).timeout == 0  # a refused submit is never sent again
+
+
+def test_with_delay_changes_only_the_waits_it_is_given():
+    base = Retry(initial=0.5, maximum=4.0, multiplier=3.0)
+    assert (base.with_delay(maximum=8.0).initial, base.with_delay(maximum=8.0).maximum) == (
+        0.5,
+        8.0,
+    )
+    assert base.with_delay(multiplier=1.5).multiplier == 1.5
+    assert base.with_delay(initial=1.0).maximum == 4.0
+    assert base.with_delay(initial=1.0).multiplier == 3.0
+    kept = base.with_delay()
+    assert (kept.initial, kept.maximum, kept.multiplier) == (0.5, 4.0, 3.0)
+
+
+class _Never:
+    """A predicate object without a __qualname__ of its own."""
+
+    def __call__(self, error):
+        return False
+
+    def __repr__(self):
+        return "Never()"
+
+
+def test_the_repr_names_a_predicate_object_by_its_repr():
+    assert repr(Retry(predicate=_Never())) == (
+        "Retry(initial=0.4, maximum=2, multiplier=2, attempts=3, timeout=None, predicate=Never())"
+    )
+
+
 # ------------------------------------------------------------------ errors say it
 class _Stub(http.server.BaseHTTPRequestHandler):
     """/status/NNN answers NNN; /reset drops the connection; /stall answers too late."""

@@ -35,6 +35,20 @@ class Clockless:
         return 0.0
 
 
+class Raising(requests.adapters.BaseAdapter):
+    """An adapter whose every request fails with `error` (a connection that never answers)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def send(self, request, **kwargs):
+        raise self.error
+
+    def close(self):
+        pass
+
+
 def make(answers, base=API, **kwargs):
     sent: list[requests.PreparedRequest] = []
 
@@ -319,16 +333,10 @@ def test_an_answer_over_max_bytes_is_refused_and_recorded():
 
 
 def test_a_lost_connection_is_maybe_sent_for_a_post_only():
-    class Lost(requests.adapters.BaseAdapter):
-        def send(self, request, **kwargs):
-            raise requests.ConnectionError(f"peer reset (key {KEY})")
-
-        def close(self):
-            pass
-
     for method, maybe in (("POST", True), ("GET", False)):
         transport, sent, records = make([])
-        transport.session.mount("https://", Lost())
+        lost = Raising(requests.ConnectionError(f"peer reset (key {KEY})"))
+        transport.session.mount("https://", lost)
         with pytest.raises(tn.ProviderError) as caught:
             send(transport, records, method, "jobs")
         assert caught.value.maybe_sent is maybe
@@ -340,15 +348,8 @@ def test_a_lost_connection_is_maybe_sent_for_a_post_only():
 
 
 def test_a_connection_never_made_is_not_maybe_sent():
-    class Refused(requests.adapters.BaseAdapter):
-        def send(self, request, **kwargs):
-            raise requests.ConnectTimeout("slow")
-
-        def close(self):
-            pass
-
     transport, sent, records = make([])
-    transport.session.mount("https://", Refused())
+    transport.session.mount("https://", Raising(requests.ConnectTimeout("slow")))
     with pytest.raises(tn.ProviderError) as caught:
         send(transport, records, "POST", "jobs")
     assert caught.value.maybe_sent is False
@@ -553,7 +554,231 @@ def test_a_get_is_tried_again_after_a_5xx_waiting_the_retry_delays():
         assert [r.attempt for r in records] == [1, 2, 3]
         assert [r.status for r in records] == [502, 502, 200]
         assert [r.error for r in records[:2]] == ["retried", "retried"]
+        assert records[0].started == records[1].started == records[2].started
+        assert records[0].request_headers == records[2].request_headers
+        assert records[0].request_headers["User-Agent"] == "tts_nb"
+        assert records[0].url == records[2].url == f"{base}jobs/1"
+        assert records[0].method == "GET" and records[0].step == "poll"
         transport.close()
     finally:
         server.shutdown()
         server.server_close()
+
+
+# ------------------------------------------------------------------ more contracts
+@pytest.mark.parametrize(
+    "status, retryable",
+    [
+        (400, False),
+        (401, False),
+        (402, False),
+        (403, False),
+        (404, False),
+        (408, True),
+        (409, True),
+        (410, False),
+        (413, False),
+        (422, False),
+        (429, True),
+        (500, True),
+        (502, True),
+        (503, True),
+    ],
+)
+def test_each_error_says_whether_asking_again_could_help(status, retryable):
+    transport, sent, records = make([answer(status, b"")])
+    with pytest.raises(tn.TTSError) as caught:
+        send(transport, records, "GET", "jobs/1")
+    assert caught.value.retryable is retryable
+
+
+def test_a_lost_connection_may_be_asked_again():
+    transport, sent, records = make([])
+    transport.session.mount("https://", Raising(requests.ConnectionError("peer reset")))
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "POST", "jobs")
+    assert caught.value.retryable is True and caught.value.maybe_sent is True
+
+
+@pytest.mark.parametrize(
+    "kind, body, shown",
+    [
+        ("application/json", b'"queued"', '"queued"'),
+        ("application/json; charset=utf-8", b"42", "42"),
+        ("application/soap+xml", b" <a/>", " <a/>"),
+        ("text/csv", b"a,b", "a,b"),
+        ("application/octet-stream", b"\xff\xfe", "<2 bytes application/octet-stream>"),
+    ],
+)
+def test_response_previews_follow_the_content_type_before_the_first_byte(kind, body, shown):
+    transport, sent, records = make([(200, {"Content-Type": kind}, body)])
+    send(transport, records, "GET", "x")
+    assert records[0].response_body == shown
+
+
+def test_an_origin_without_a_host_is_empty():
+    assert origin_of("file:///tmp/a.wav") == ("file", "", None)
+    assert origin_of("https://user@API.test:8443/x") == ("https", "api.test", 8443)
+    assert is_loopback("file:///tmp/a.wav") is False
+
+
+def fake_resolver(monkeypatch, addresses=None, error=None):
+    """getaddrinfo answering with these addresses (as some platforms report them), or raising."""
+    import socket
+
+    asked = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        asked.append((host, port))
+        if error is not None:
+            raise error
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def test_a_scoped_link_local_address_is_refused_and_named_without_its_scope(monkeypatch):
+    asked = fake_resolver(monkeypatch, ["fe80::1%eth0"])
+    transport, sent, records = make([])
+    with pytest.raises(RefusedURL) as caught:
+        send(transport, records, "GET", "https://cdn.test/a.wav")
+    assert caught.value.message.startswith(
+        "acme: refusing to fetch https://cdn.test/a.wav: its host is at fe80::1, a loopback,"
+    )
+    assert asked == [("cdn.test", 443)] and sent == []
+
+
+def test_the_first_private_address_a_name_resolves_to_is_refused(monkeypatch):
+    asked = fake_resolver(monkeypatch, ["93.184.216.34", "::ffff:169.254.169.254", "10.0.0.9"])
+    transport, sent, records = make([])
+    with pytest.raises(RefusedURL, match=r"its host is at 169\.254\.169\.254, a loopback"):
+        send(transport, records, "GET", "https://cdn.test:8443/a.wav")
+    assert asked == [("cdn.test", 8443)] and sent == []
+
+
+def test_a_public_or_unresolvable_host_is_fetched(monkeypatch):
+    fake_resolver(monkeypatch, ["93.184.216.34", "2606:2800:220:1::1"])
+    transport, sent, records = make([answer(200, b"audio")] * 2)
+    assert send(transport, records, "GET", "https://cdn.test/a.wav").content == b"audio"
+    import socket
+
+    fake_resolver(monkeypatch, error=socket.gaierror(-2, "Name or service not known"))
+    assert send(transport, records, "GET", "https://gone.test/a.wav").content == b"audio"
+    assert [r.url for r in sent] == ["https://cdn.test/a.wav", "https://gone.test/a.wav"]
+    assert "x-api-key" not in sent[0].headers and "x-api-key" not in sent[1].headers
+
+
+def test_a_request_that_cannot_be_built_is_named_in_full():
+    transport, sent, records = make([])
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "POST", "jobs", json_body={"x": float("inf")})
+    assert caught.value.message == (
+        "acme: cannot build the request to 'https://api.test/v2/jobs' (InvalidJSONError: Out of "
+        "range float values are not JSON compliant): a malformed URL from the provider's answer, "
+        "or a value JSON cannot carry (NaN, infinity). Nothing was sent."
+    )
+
+
+@pytest.mark.parametrize("status", [200, 201, 202])
+def test_a_location_on_an_answer_that_is_no_redirect_is_not_followed(status):
+    transport, sent, records = make(
+        [answer(status, {"id": 1}, {"Location": "https://api.test/v2/jobs/1"}), answer(200, b"x")]
+    )
+    response = send(transport, records, "GET", "jobs")
+    assert response.status_code == status and len(sent) == 1
+    assert records[0].response_headers["Location"] == "https://api.test/v2/jobs/1"
+
+
+def test_an_error_is_described_from_the_answer_itself():
+    transport, sent, records = make([answer(422, {"detail": {"msg": "voice unknown"}})])
+    transport._describe_error = lambda response: response.json()["detail"]["msg"]
+    with pytest.raises(tn.InvalidInput) as caught:
+        send(transport, records, "GET", "voices/x")
+    assert caught.value.message == (
+        "acme answered 422 to GET https://api.test/v2/voices/x: voice unknown"
+    )
+
+
+def test_a_connection_refused_by_a_closed_port_was_never_sent():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    transport = Transport(f"http://127.0.0.1:{port}/", provider="acme", retries=0)
+    records = []
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "POST", "jobs", json_body={"text": "hi"})
+    assert caught.value.maybe_sent is False and caught.value.retryable is True
+    # the urllib3 error's reason, not its "Max retries exceeded" wrapper (errno differs by OS)
+    assert caught.value.message.startswith(
+        f"acme: no answer to POST (ConnectionError: HTTPConnection(host='127.0.0.1', port={port}):"
+        " Failed to establish a new connection: [Errno "
+    )
+    assert caught.value.message.endswith("] Connection refused).")
+    assert records[0].status is None and records[0].error.startswith("ConnectionError: ")
+    transport.close()
+
+
+def test_a_refused_scheme_is_named_with_its_url_without_the_key():
+    transport, sent, records = make([])
+    with pytest.raises(RefusedURL) as caught:
+        send(transport, records, "GET", f"ftp://api.test/a.wav?k={KEY}")
+    assert caught.value.message == (
+        f"acme: refusing to follow a ftp URL taken from a response (ftp://api.test/a.wav?k={MASK});"
+        " only http(s) URLs are followed."
+    )
+    assert caught.value.provider == "acme" and caught.value.retryable is False
+
+
+def test_a_relative_url_is_refused_as_relative():
+    from tts_nb.url_safety import refuse_scheme
+
+    with pytest.raises(RefusedURL) as caught:
+        refuse_scheme("", "/a.wav", "acme")
+    assert caught.value.message == (
+        "acme: refusing to follow a relative URL taken from a response (/a.wav); only http(s) "
+        "URLs are followed."
+    )
+    assert caught.value.provider == "acme"
+    refuse_scheme("http", "http://x.test/", "acme")
+    refuse_scheme("https", "https://x.test/", "acme")
+
+
+def test_the_size_refusal_says_how_to_allow_more():
+    transport, sent, records = make([answer(200, b"x" * 101)], max_bytes=100)
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "GET", "big")
+    assert caught.value.message == (
+        "acme: the answer is larger than 100 bytes, the transport's max_bytes; refusing to "
+        "download it. Raise client.transport.max_bytes if you expect such large results."
+    )
+    assert caught.value.provider == "acme"
+
+
+def test_credentials_go_to_the_api_origin_also_with_its_default_port_written_out():
+    transport, sent, records = make([answer(200, {"ok": 1})])
+    send(transport, records, "GET", "https://API.test:443/v2/jobs")
+    assert sent[0].headers["x-api-key"] == KEY
+
+
+@pytest.mark.parametrize(
+    "kind, page, shown",
+    [
+        ("text/html; charset=utf-8", b"<head><title>Oops</title></head>", "Oops"),
+        ("text/plain", b"\n <!DOCTYPE HTML><title>Gone</title>", "Gone"),
+        ("TEXT/HTML", b"<p>no title here</p>", "no title"),
+    ],
+)
+def test_html_error_pages_are_known_by_their_type_or_their_first_tag(kind, page, shown):
+    transport, sent, records = make([(503, {"Content-Type": kind}, page)])
+    with pytest.raises(tn.ProviderError) as caught:
+        send(transport, records, "GET", "x")
+    assert caught.value.message.startswith(
+        f"acme answered 503 to GET https://api.test/v2/x: an HTML page ({shown}, {len(page)} "
+        "bytes). acme failed on its side."
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import io
+import json
 
 import pytest
 import soundfile
@@ -104,7 +105,10 @@ def test_unknown_status_is_tolerated_until_the_deadline(sim, actor):
     assert job.state is State.TIMED_OUT
     assert job.raw_status == "queued-for-review"
     assert job.polls >= 3
-    assert job.history.note.str.contains("unknown Typecast status").any()
+    assert (
+        "unknown Typecast status 'queued-for-review': treated as still running until the "
+        "deadline" in job.history.note.dropna().tolist()
+    )
 
 
 def test_cancel_stops_polling(actor, sim):
@@ -171,7 +175,7 @@ def test_expired_link_gives_expired_state(sim, actor):
     sim.advance(25 * 3600)  # a day passes before the first look
     with pytest.raises(tn.ExpiredResult, match="24 hours") as info:
         job.wait(30)
-    assert job.state is State.EXPIRED
+    assert job.state is State.EXPIRED and info.value.provider == "typecast"
     assert "costs quota" in str(info.value)
 
 
@@ -326,3 +330,157 @@ def test_the_legacy_simulator_invents_no_quota_or_concurrency_limit(tc, actor, s
     concurrent.futures.wait(jobs, timeout=120)
     assert [r.status for r in posts(sim)] == [200] * 12
     assert all(job.state is State.SUCCEEDED for job in jobs)
+
+
+# ------------------------------------------------- every legacy rule, word for word
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(volume="loud"), "volume must be a number in 50..200."),
+        (dict(volume=True), "volume must be a number in 50..200."),
+        (dict(speed_x=float("nan")), "speed_x must be a number in 0.5..1.5."),
+        (dict(volume=100.5), "volume must be a whole number in 50..200."),
+        (dict(last_pitch=0.5), "last_pitch must be a whole number in -2..2."),
+        (dict(volume=49), "volume=49 is out of range: Typecast accepts 50..200."),
+        (dict(pitch=13), "pitch=13 is out of range: Typecast accepts -12..12."),
+        (dict(tempo=0.4), "tempo=0.4 is out of range: Typecast accepts 0.5..2.0."),
+        (dict(max_seconds=61), "max_seconds=61 is out of range: Typecast accepts 1..60."),
+        (dict(emotion_scale=2.1), "emotion_scale=2.1 is out of range: Typecast accepts 0.0..2.0."),
+        (dict(xapi_hd="yes"), "xapi_hd must be True (44.1 kHz) or False (16 kHz)."),
+        (dict(xapi_audio_format="WAV"), "xapi_audio_format must be 'wav' or 'mp3'."),
+        (dict(duration=0), "duration must be a positive number of seconds."),
+        (dict(duration=True), "duration must be a positive number of seconds."),
+        (dict(model_version=""), "model_version must be a non-empty string."),
+        (dict(emotion_tone_preset=3), "emotion_tone_preset must be a non-empty string."),
+        (dict(emotion_prompt=""), "emotion_prompt must be a non-empty string."),
+        (dict(emotion_label=""), "emotion_label must be a non-empty string."),
+        (dict(max_second=10), "Unknown Typecast option 'max_second'. Did you mean 'max_seconds'?"),
+        (
+            dict(zzz=1),
+            "Unknown Typecast option 'zzz'. Known options: duration, emotion_label, "
+            "emotion_prompt, emotion_scale, emotion_tone_preset, last_pitch, max_seconds, "
+            "model_version, pitch, speed_x, tempo, volume, xapi_audio_format, xapi_hd.",
+        ),
+    ],
+)
+def test_each_legacy_option_rule_says_what_is_accepted(tc, actor, sim, changes, message):
+    sim.log.clear()
+    with pytest.raises(tn.InvalidInput) as info:
+        tc.speak("Hello", actor_id=actor, **changes)
+    assert str(info.value) == message and info.value.provider == "typecast"
+    assert sim.log.find(method="POST") == []
+
+
+def test_legacy_options_at_their_limits_are_sent_as_typecast_expects(tc, actor, sim):
+    options = dict(
+        volume=50.0, pitch=-12, tempo=2.0, speed_x=0.5, max_seconds=60, emotion_scale=0,
+        last_pitch=2, xapi_hd=False, xapi_audio_format="wav", duration=1.5,
+        model_version="latest", emotion_tone_preset="normal-1",
+    )  # fmt: skip
+    job = tc.speak("At the limits.", actor_id=actor, **options)
+    assert job.wait(30).format == "wav"
+    (post,) = sim.log.find(origin="typecast", method="POST", path="/api/speak")
+    sent = json.loads(job.exchanges[0].request_body)
+    assert sent == {
+        "text": "At the limits.",
+        "lang": "auto",
+        "actor_id": actor,
+        "volume": 50,
+        "pitch": -12,
+        "tempo": 2.0,
+        "speed_x": 0.5,
+        "max_seconds": 60.0,
+        "emotion_scale": 0.0,
+        "last_pitch": 2,
+        "xapi_hd": False,
+        "xapi_audio_format": "wav",
+        "duration": 1.5,
+        "model_version": "latest",
+        "emotion_tone_preset": "normal-1",
+    }
+    mp3 = tc.speak("As mp3.", actor_id=actor, xapi_audio_format="mp3").wait(30)
+    assert mp3.format == "mp3"
+
+
+def test_the_actor_table_has_english_and_korean_names(tc):
+    actors = tc.actors()
+    assert list(actors.columns) == ["actor_id", "name", "name_ko"]
+    first = actors.iloc[0]
+    assert (first["name"], first.name_ko) == ("Olivia", "올리비아")
+    assert len(first.actor_id) == 24
+
+
+def test_an_actor_name_like_no_other_names_none(tc, sim):
+    with pytest.raises(tn.InvalidInput) as info:
+        tc.speak("Hello", actor_id="Qqqqzzzz")
+    assert str(info.value) == (
+        "actor_id 'Qqqqzzzz' is neither a 24-character actor id nor an actor's name. "
+        "See tc.actors()."
+    )
+    with pytest.raises(tn.InvalidInput) as info:
+        tc.speak("Hello", actor_id="olivai")
+    assert "an actor's name. Close names: olivia. See tc.actors()." in str(info.value)
+    assert sim.log.find(method="POST") == []
+
+
+# ------------------------------------ what a legacy server may answer (a fake on 127.0.0.1)
+@pytest.fixture
+def legacy_stub():
+    """A fake legacy Typecast: `routes` maps "METHOD /path" to (status, JSON body); yields
+    (routes, a legacy client of it)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    routes: dict[str, tuple[int, object]] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            status, data = routes.get(f"{self.command} {self.path}", (404, {"message": "no"}))
+            body = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield routes, tn.Typecast(api_key="stub-key", base_url=url, api="legacy", policy=FAST)
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_actor_list_of_another_shape_is_a_provider_error(legacy_stub):
+    routes, client = legacy_stub
+    routes["GET /api/actor"] = (200, {"result": "maintenance"})
+    with pytest.raises(tn.ProviderError) as info:
+        client.actors()
+    assert str(info.value) == """typecast: unexpected actor list "{'result': 'maintenance'}"."""
+    assert info.value.provider == "typecast"
+
+
+@pytest.mark.parametrize(
+    ("message", "said"),
+    [
+        ({"msg": "Not allowed", "error_code": "auth/not-authorized"},
+         "Not allowed (auth/not-authorized)"),
+        ({"error_code": "auth/not-authorized"}, "(auth/not-authorized)"),
+        ({"msg": "Not allowed"}, "Not allowed (no code)"),
+        ("Plain words", "Plain words"),
+    ],
+)  # fmt: skip
+def test_legacy_error_bodies_are_quoted_with_the_advice(legacy_stub, message, said):
+    routes, client = legacy_stub
+    routes["POST /api/speak"] = (401, {"message": message})
+    job = client.speak("Hello", actor_id="0123456789abcdef01234567")
+    with pytest.raises(tn.AuthError) as info:
+        job.wait(10)
+    assert f"/api/speak: {said} Check TYPECAST_API_KEY: it must be a token of" in str(info.value)
+    assert "None" not in str(info.value)

@@ -86,6 +86,10 @@ def test_voices_table_and_filters(tc_v1, sim):
     assert len(voices) == 8 and voices.voice_id.str.startswith("tc_").all()
     first = voices.iloc[0]
     assert first.models == ["ssfm-v21", "ssfm-v30"]
+    assert (first["name"], first.use_cases) == ("Olivia", ["Announcer", "Conversational"])
+    podcasts = tc_v1.voices(use_cases="Podcast")
+    assert sim.log.find(path="/v2/voices")[-1].query == {"use_cases": ["Podcast"]}
+    assert len(podcasts) and all("Podcast" in cases for cases in podcasts.use_cases)
     assert "whisper" in first.emotions["ssfm-v30"] and "whisper" not in first.emotions["ssfm-v21"]
     women = tc_v1.voices(gender="female")
     assert 0 < len(women) < len(voices) and set(women.gender) == {"female"}
@@ -150,7 +154,12 @@ def test_a_key_neither_api_accepts_is_an_auth_error_naming_the_choice(sim):
     with pytest.raises(tn.AuthError) as info:
         tn.Typecast(api_key="not-a-key", base_url=sim.urls["typecast_v1"])
     message = str(info.value)
-    assert "answered 401" in message and "space or newline" in message
+    base = sim.urls["typecast_v1"].rstrip("/")
+    assert message.startswith(
+        f"Could not tell which Typecast API this key belongs to (v1: {base}/v1/users/me/"
+        f"subscription answered 401; legacy: {base}/api/actor answered 401). A 401 usually "
+        "means a space or newline was copied along with TYPECAST_API_KEY."
+    )
     assert "api='v1'" in message and "api='legacy'" in message and "not-a-key" not in message
     with pytest.raises(tn.InvalidInput, match="api='v1'"):
         tn.Typecast(api="v2")
@@ -272,9 +281,12 @@ def test_the_other_apis_calls_name_the_right_one(tc_v1, tc, sim):
     cases = [
         (lambda: tc_v1.actors(), r"Call tc\.voices\(\)"),
         (lambda: tc_v1.speak("Hi", actor_id="Olivia"), r"voice_id=…\) \(see tc\.voices"),
-        (lambda: tc_v1.speak("Hi", voice_id="tc_a", lang="en-us"), "language='eng'"),
+        (
+            lambda: tc_v1.speak("Hi", voice_id="tc_a", lang="en-us"),
+            r"^speak\(lang=…\) belongs to Typecast's legacy API, .*language='eng'",
+        ),
         (lambda: tc_v1.speak("Hi", voice_id="tc_a", xapi_audio_format="mp3"), "audio_format="),
-        (lambda: tc.voices(), r"Call tc\.actors\(\)"),
+        (lambda: tc.voices(), r"^voices\(\) belongs to Typecast's v1 API, .* Call tc\.actors\(\)"),
         (lambda: tc.account(), "no such endpoint"),
         (lambda: tc.speak("Hi", voice_id="tc_a"), "actor_id="),
         (lambda: tc.speak("Hi", actor_id="Olivia", audio_tempo=1.5), "use tempo="),
@@ -287,7 +299,8 @@ def test_the_other_apis_calls_name_the_right_one(tc_v1, tc, sim):
 
 def test_the_positional_voice_is_this_clients_voice_on_either_api(tc_v1, tc, sim):
     assert tc_v1.speak("Positional on v1.", "Noah").wait(30).voice == "typecast:Noah"
-    assert tc.speak("Positional on legacy.", "Olivia").wait(30).voice == "typecast:Olivia"
+    legacy = tc.speak("Positional on legacy.", "Olivia")
+    assert legacy.wait(30).voice == "typecast:Olivia" and legacy.request["voice"] == "Olivia"
     sim.log.clear()
     with pytest.raises(tn.InvalidInput, match="given twice"):
         tc_v1.speak("Hi", "Noah", voice_id="tc_a")
@@ -384,3 +397,220 @@ def test_panels_and_compare_work_with_a_v1_client(tc_v1, sim):
     comparison.wait(60)
     metrics = comparison.metrics()
     assert len(metrics) == 2 and len(posts(sim)) == 2
+
+
+# ------------------------------------------ the error shapes the v1 API and its SDK use
+@pytest.fixture
+def v1_stub():
+    """A one-route fake of api.typecast.ai on 127.0.0.1: every request gets `answer`
+    (status, JSON body); yields a function that returns a v1 client of it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answer: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(answer["body"]).encode()
+            self.send_response(answer["status"])
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+
+    def client(status: int, body):
+        answer.update(status=status, body=body)
+        return tn.Typecast(api_key="stub-key", base_url=url, api="v1", policy=FAST)
+
+    yield client
+    server.shutdown()
+    server.server_close()
+
+
+VOICE = "tc_24733c084faaa75c08fc08af"
+BODY = {"voice_id": VOICE, "text": "Hello", "model": "ssfm-v30"}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "said"),
+    [
+        (
+            422,
+            {"detail": [{"loc": ["body", "output", "volume"], "msg": "too loud"}, {"msg": "x"}]},
+            tn.InvalidInput,
+            "body.output.volume: too loud; : x",
+        ),
+        (400, {"detail": "Bad request body"}, tn.InvalidInput, "Bad request body"),
+        (
+            401,
+            {"message": {"msg": "Invalid API key", "error_code": "auth/not-authorized"}},
+            tn.AuthError,
+            "Invalid API key (auth/not-authorized) Typecast did not accept TYPECAST_API_KEY.",
+        ),
+        (400, {"message": {"msg": "Text too long"}}, tn.InvalidInput, "Text too long (no code)"),
+        (400, {"message": "Voice is not ready"}, tn.InvalidInput, "Voice is not ready"),
+    ],
+)
+def test_each_error_body_shape_is_quoted_in_the_error(v1_stub, status, body, error, said):
+    client = v1_stub(status, body)
+    with pytest.raises(error) as info:
+        client.transport.request("POST", TTS, step="submit", json_body=BODY)
+    assert f"typecast answered {status} to POST " in str(info.value)
+    assert f"{TTS}: {said}" in str(info.value)
+    assert info.value.status_code == status
+
+
+# ------------------------------------------------------------- detection, continued
+def test_detection_is_remembered_per_key_and_endpoint(sim):
+    key = sim.credentials["typecast_v1_api_key"]
+    assert tn.Typecast(api_key=key, base_url=sim.urls["typecast_v1"]).api == "v1"
+    with pytest.raises(tn.AuthError, match="Could not tell which Typecast API"):
+        tn.Typecast(api_key=key, base_url=sim.urls["typecast"])  # asked there too: no answer
+    assert len(sim.log.find(origin="typecast", path="/api/actor")) == 1
+
+
+def test_an_unknown_api_name_is_refused_with_the_two_choices():
+    with pytest.raises(tn.InvalidInput) as info:
+        tn.Typecast(api="v2")
+    assert str(info.value) == (
+        "api='v2' is not a Typecast API: use api='v1' (api.typecast.ai, keys sent as "
+        "X-API-KEY) or api='legacy' (typecast.ai/api), or leave it out to detect."
+    )
+    assert info.value.provider == "typecast"
+
+
+def test_detection_never_sends_an_explicit_key_to_an_endpoint_named_in_dotenv(
+    sim, monkeypatch, tmp_path
+):
+    from tts_nb.providers import typecast_detect, typecast_v1
+
+    # the real services, as unreachable as they are here: a closed port on this machine
+    monkeypatch.setattr(typecast_v1, "REAL_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr(typecast_detect, "LEGACY_URL", "http://127.0.0.1:9")
+    planted = f"TYPECAST_API_KEY=from-dotenv\nTTS_NB_TYPECAST_V1_URL={sim.urls['typecast_v1']}\n"
+    (tmp_path / ".env").write_text(planted)
+    key = sim.credentials["typecast_v1_api_key"]
+    with pytest.warns(UserWarning, match="is ignored"):
+        with pytest.raises(tn.AuthError, match="Could not tell which Typecast API"):
+            tn.Typecast(api_key=key, policy=FAST)
+    assert sim.log.find() == []
+
+
+def test_a_v1_answer_may_take_five_minutes_to_arrive_a_legacy_one_a_minute(tc_v1, tc):
+    # v1's answer is the audio, made while the request waits; legacy answers are small JSON
+    assert tc_v1.transport.download_timeout == 300.0
+    assert tc.transport.download_timeout == 60.0
+
+
+# ------------------------------------------------- every v1 rule, word for word
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (dict(text="  "), "text is empty: give the sentence to speak."),
+        (
+            dict(text="y" * 2001),
+            "text has 2001 characters; Typecast accepts at most 2000 per request. Split it "
+            "into several requests.",
+        ),
+        (dict(model="ssfm-v40"),
+         "model='ssfm-v40' is not accepted: use one of ssfm-v21, ssfm-v30."),
+        (
+            dict(language="xx"),
+            "language='xx' is not supported by ssfm-v30: use an ISO 639-3 code such as 'eng', "
+            "'kor', 'jpn', 'spa', or leave it out to auto-detect.",
+        ),
+        (
+            dict(model="ssfm-v21", language="THA"),
+            "language='THA' is not supported by ssfm-v21 (ssfm-v30 speaks it): use an ISO 639-3 "
+            "code such as 'eng', 'kor', 'jpn', 'spa', or leave it out to auto-detect.",
+        ),
+        (
+            dict(model="ssfm-v21", emotion_type="smart"),
+            "emotion_type is for model='ssfm-v30'; ssfm-v21 takes only emotion_preset and "
+            "emotion_intensity.",
+        ),
+        (dict(emotion_type="calm"),
+         "emotion_type='calm' is not accepted: use one of preset, smart."),
+        (
+            dict(model="ssfm-v21", previous_text="Before."),
+            "previous_text and next_text need emotion_type='smart' (model 'ssfm-v30'), which "
+            "infers the emotion from the context.",
+        ),
+        (
+            dict(emotion_type="smart", emotion_intensity=1.0),
+            "emotion_preset and emotion_intensity are for emotion_type='preset'; "
+            "emotion_type='smart' infers the emotion from previous_text and next_text.",
+        ),
+        (dict(next_text=5), "next_text must be a string of at most 2000 characters."),
+        (
+            dict(emotion_preset="whisper", model="ssfm-v21"),
+            "emotion_preset='whisper' is not accepted: use one of angry, happy, normal, sad.",
+        ),
+        (dict(emotion_intensity="high"), "emotion_intensity must be a number in 0.0..2.0."),
+        (dict(emotion_intensity=-0.1),
+         "emotion_intensity=-0.1 is out of range: Typecast accepts 0.0..2.0."),
+        (
+            dict(volume=100, target_lufs=-14),
+            "volume and target_lufs cannot be used together: volume scales (0–200, 100 = as "
+            "is), target_lufs normalizes loudness (−70–0 LUFS). Pass one of them.",
+        ),
+        (dict(volume=True), "volume must be a number in 0..200."),
+        (dict(volume=float("inf")), "volume must be a number in 0..200."),
+        (dict(volume=201), "volume=201 is out of range: Typecast accepts 0..200."),
+        (dict(target_lufs=0.5), "target_lufs=0.5 is out of range: Typecast accepts -70.0..0.0."),
+        (dict(audio_pitch=-13), "audio_pitch=-13 is out of range: Typecast accepts -12..12."),
+        (dict(audio_pitch=0.5), "audio_pitch must be a whole number in -12..12."),
+        (dict(audio_tempo=0.4), "audio_tempo=0.4 is out of range: Typecast accepts 0.5..2.0."),
+        (dict(remove_silence_ms=1001),
+         "remove_silence_ms=1001 is out of range: Typecast accepts 0..1000."),
+        (dict(remove_silence_ms=2.5), "remove_silence_ms must be a whole number in 0..1000."),
+        (dict(audio_format="WAV"), "audio_format='WAV' is not accepted: use one of mp3, wav."),
+    ],
+)  # fmt: skip
+def test_each_v1_rule_says_what_typecast_accepts_before_sending(tc_v1, sim, changes, message):
+    sim.log.clear()
+    kwargs = {"text": "Hello", "voice_id": "tc_24733c084faaa75c08fc08af", **changes}
+    with pytest.raises(tn.InvalidInput) as info:
+        tc_v1.speak(**kwargs)
+    assert str(info.value) == message and info.value.provider == "typecast"
+    assert sim.log.find() == []
+
+
+def test_v1_values_at_their_limits_are_sent_as_the_sdk_models_them(tc_v1, voice):
+    job = tc_v1.speak(
+        "At the limits.", voice_id=voice, model="ssfm-v21", language="KOR",
+        emotion_preset="angry", emotion_intensity=2, audio_pitch=12.0, audio_tempo=0.5,
+        target_lufs=-70, remove_silence_ms=0, audio_format="wav",
+    )  # fmt: skip
+    assert job.wait(30).format == "wav"
+    assert json.loads(job.exchanges[0].request_body) == {
+        "voice_id": voice,
+        "text": "At the limits.",
+        "model": "ssfm-v21",
+        "language": "kor",
+        "prompt": {"emotion_preset": "angry", "emotion_intensity": 2.0},
+        "output": {
+            "audio_pitch": 12,
+            "audio_tempo": 0.5,
+            "target_lufs": -70.0,
+            "remove_silence_ms": 0,
+            "audio_format": "wav",
+        },
+    }
+
+
+def test_a_voice_list_of_another_shape_is_a_provider_error(v1_stub):
+    with pytest.raises(tn.ProviderError) as info:
+        v1_stub(200, {"voices": "soon"}).voices()
+    assert str(info.value) == """typecast: unexpected voice list "{'voices': 'soon'}"."""
+    assert info.value.provider == "typecast"

@@ -172,9 +172,7 @@ def login(provider: str) -> None:
     if names is None:
         from .errors import InvalidInput
 
-        raise InvalidInput(
-            f"Unknown provider {provider!r}: use one of {', '.join(sorted(known))}."
-        )
+        raise InvalidInput(f"Unknown provider {provider!r}: use one of {', '.join(sorted(known))}.")
     entered = {}
     for name in names:
         value = getpass.getpass(f"{name} (hidden; kept in memory for this kernel only): ")

@@ -45,7 +45,7 @@ def optimal_looks(expected: Prediction, rate: float, min_interval: float) -> lis
     best = np.full(n, -1)
     a = rate * (t * cdf - partial)
     for i in range(n - 1 - k, -1, -1):
-        j = i + (k if i else max(1, k))  # the first look: any time after the submit
+        j = i + k  # the next look, the first too: at least min_interval later
         cost = a[j:] - rate * cdf[i] * t[j:] + w[j:]
         pick = int(np.argmin(cost))
         best[i] = j + pick
@@ -54,7 +54,7 @@ def optimal_looks(expected: Prediction, rate: float, min_interval: float) -> lis
     while best[i] >= 0:
         i = int(best[i])
         looks.append(float(t[i]))
-    return looks or [float(expected)]
+    return looks
 
 
 GRID_POINTS = 400  # time steps of a planned schedule: its resolution against its cost
@@ -134,9 +134,10 @@ class Prediction(float):
             survival, density = self._survival(math.log(t / float(self)))
             if survival > 1e-12:
                 return density / (t * survival)
-            # far in the tail: the widest part's
-            _, mu, sigma = max(self.components, key=lambda part: part[1] + 3 * part[2])
-            return max((math.log(t / float(self)) - mu) / sigma, 0.0) / (sigma * t)
+            # far in the tail: the part that reaches farthest there (the least z) sets it
+            y = math.log(t / float(self))
+            _, mu, sigma = min(self.components, key=lambda part: (y - part[1]) / part[2])
+            return max((y - mu) / sigma, 0.0) / (sigma * t)
         z = (math.log(t / float(self)) - self.mu) / self.sigma
         survival = 0.5 * math.erfc(z / math.sqrt(2))
         if survival < 1e-12:  # far in the tail: the log-normal's hazard ~ z / (sigma t)
@@ -151,12 +152,12 @@ def _mass(mean: float, sd: float, low: float, high: float) -> float:
     """P(low < X <= high) for X ~ N(mean, sd²); its density when low == high (an exact value)."""
     if high - low < 1e-9 * sd:
         return max(_NORMAL.pdf((high - mean) / sd) / sd, 1e-300)
+    if low > mean:  # the upper half: the difference of survivals is the precise one there
+        above_low = 0.5 * math.erfc((low - mean) / (sd * math.sqrt(2)))
+        return max(above_low - 0.5 * math.erfc((high - mean) / (sd * math.sqrt(2))), 1e-300)
     upper = 0.5 * math.erfc(-(high - mean) / (sd * math.sqrt(2)))
-    lower = 0.5 * math.erfc(-(low - mean) / (sd * math.sqrt(2))) if math.isfinite(low) else 0.0
-    if upper - lower < 1e-12:  # far in a tail: the difference of survivals is more precise
-        upper_s = 0.5 * math.erfc((low - mean) / (sd * math.sqrt(2))) if math.isfinite(low) else 1
-        return max(upper_s - 0.5 * math.erfc((high - mean) / (sd * math.sqrt(2))), 1e-300)
-    return upper - lower
+    lower = 0.5 * math.erfc(-(low - mean) / (sd * math.sqrt(2)))  # 0 when low is -inf
+    return max(upper - lower, 1e-300)  # far in the lower tail too, these are precise
 
 
 def _truncated(mean: float, sd: float, low: float, high: float) -> tuple[float, float]:

@@ -47,11 +47,6 @@ class History:
         with self._lock:
             return [dict(row) for row in self._rows]
 
-    def last(self) -> dict[str, Any] | None:
-        """A copy of the newest row, or None."""
-        with self._lock:
-            return dict(self._rows[-1]) if self._rows else None
-
     def frame(self, full: bool = False):
         """The rows as a DataFrame: compact (`tables.HISTORY_VIEW`, local times) or `full`
         (every column of `tables.HISTORY_COLUMNS`, times in UTC)."""

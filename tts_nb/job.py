@@ -330,6 +330,8 @@ class Job(concurrent.futures.Future):
         self.state = state
         self.finished_at = self._clock.wall()
         self.next_poll_at = None
+        if not self._log.rows():  # ended before any request went out (one could not be
+            self._log.append(self.finished_at, "ended")  # built): its state and notes need a row
         self._log.annotate(state=state.value)
 
     def _finish_success(

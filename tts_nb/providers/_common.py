@@ -58,9 +58,7 @@ def expired(
     )
 
 
-def get_result(
-    call: Call, url: str, gone: Callable[[TTSError], TTSError], *, authed: bool = True
-) -> Any:
+def get_result(call: Call, url: str, gone: Callable[[TTSError], TTSError], *, authed: bool) -> Any:
     """``GET url`` for a result; a link that no longer works raises ``gone(error)``."""
     try:
         return call.request("GET", url, authed=authed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..adapters import ASPOSE as ASPOSE_ADAPTER
 from ..client import Client, announce_simulator, resolve_endpoint
@@ -164,7 +165,10 @@ class Aspose(Client):
             parts += [f"{name}: {' '.join(map(str, msgs))}" for name, msgs in errors.items()]
         parts += [data.get("error"), data.get("error_description")]
         said = " — ".join(str(part) for part in parts if part)
-        if response.status_code == 401:
+        # A 401 from /connect/token refused the id and secret, not an access token: the token
+        # cache adds its own advice to that one.
+        from_token_path = urlsplit(response.url).path.endswith(TOKEN_PATH)
+        if response.status_code == 401 and not from_token_path:
             said += (
                 " The access token was not accepted; tts_nb fetches a new one once and then "
                 "gives up. " + CREDENTIALS_FIX

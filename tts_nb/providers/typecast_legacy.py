@@ -148,7 +148,8 @@ def describe_error(response) -> str | None:
     try:
         message = response.json().get("message")
         if isinstance(message, dict):
-            said = f"{message.get('msg', '')} ({message.get('error_code', 'no code')})"
+            text, code = message.get("msg"), message.get("error_code", "no code")
+            said = f"{text} ({code})" if text else f"({code})"
         elif isinstance(message, str):
             said = message
     except (ValueError, AttributeError):

@@ -139,10 +139,9 @@ def _number(name: str, value: Any) -> float:
     return int(value) if whole else float(value)
 
 
-def _choice(name: str, value: Any, allowed, fix: str = "") -> str:
+def _choice(name: str, value: Any, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
-        shown = ", ".join(sorted(allowed)) if len(allowed) < 15 else fix
-        raise _bad(f"{name}={value!r} is not accepted: use one of {shown}.")
+        raise _bad(f"{name}={value!r} is not accepted: use one of {', '.join(sorted(allowed))}.")
     return value
 
 
