@@ -551,3 +551,14 @@ def test_translated_tts_sends_its_project_fields_as_camb_documents_them(camb, si
         "project_description": "Field check",
         "folder_id": 4,
     }
+
+
+def test_only_a_download_refused_as_gone_or_expired_is_an_expired_result():
+    from tts_nb.providers.camb_protocol import expired_link
+
+    refused = tn.InvalidInput("camb: 422 from the CDN", provider="camb", status_code=422)
+    assert expired_link(refused, "this audio") is refused  # another 4xx stays what it was
+    for kind, status in ((tn.InvalidInput, 400), (tn.NotFound, 404), (tn.AuthError, 403)):
+        gone = expired_link(kind("x", provider="camb", status_code=status), "it")
+        assert isinstance(gone, tn.ExpiredResult) and gone.status_code == status
+        assert str(gone).startswith(f"CAMB.AI no longer serves it ({status}): results and")

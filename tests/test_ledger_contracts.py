@@ -184,6 +184,7 @@ def test_finalize_closes_a_record_with_a_ledger_row(ledger):
     assert record["submit_unconfirmed"] is True and record["finished_at"] is not None
     last = ledger.rows([job.id])[-1]
     assert last["n"] == count + 1 and last["step"] == "ledger" and last["note"] == "its kernel died"
+    assert last["state"] == "FAILED" and last["job"] == job.id
 
 
 def test_an_older_snapshot_never_overwrites_a_newer_one(ledger):

@@ -218,7 +218,6 @@ class Ledger(Retention):
             )
 
     # ------------------------------------------------------------------- results
-    # ------------------------------------------------------------------- results
     def _put_result(self, result: Any) -> str | None:
         """Store a Clip (or a list of Clips) content-addressed; the JSON that finds it again."""
         return blobs.put_result(self.results_dir, result)
