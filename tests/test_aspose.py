@@ -614,14 +614,20 @@ def _token_then(api_status, api_answer, seen):
     return route
 
 
-def test_a_token_request_answered_401_is_a_rejection_that_is_not_sent_again(stub_server):
-    seen = []
+def _always(status, answer, seen):
+    """A route: every request, /connect/token too, gets this answer."""
 
     def route(method, path, body):
         seen.append((method, path))
-        return 401, {"error": "invalid_client"}
+        return status, answer
 
-    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=stub_server(route))
+    return route
+
+
+def test_a_token_request_answered_401_is_a_rejection_that_is_not_sent_again(stub_server):
+    seen = []
+    url = stub_server(_always(401, {"error": "invalid_client"}, seen))
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=url)
     with pytest.raises(tn.AuthError) as info:
         client.tokens.get(None)
     assert str(info.value).startswith(
@@ -636,12 +642,8 @@ def test_a_token_request_answered_401_is_a_rejection_that_is_not_sent_again(stub
 
 def test_a_token_lockout_is_not_asked_again_and_says_how_long_is_left(stub_server):
     seen = []
-
-    def route(method, path, body):
-        seen.append((method, path))
-        return 429, {"error": "too many failed requests"}
-
-    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=stub_server(route))
+    url = stub_server(_always(429, {"error": "too many failed requests"}, seen))
+    client = tn.Aspose(client_id="cid-1", client_secret="cs-1", base_url=url)
     with pytest.raises(tn.AuthError) as first:
         client.tokens.get(None)
     assert str(first.value).startswith(
@@ -688,14 +690,21 @@ def test_a_401_after_a_fresh_token_keeps_aspose_words_and_says_tts_nb_gave_up(st
     assert seen == [("POST", "/connect/token"), ("POST", TTS)] * 2  # renewed once, then no more
 
 
-def test_an_error_status_without_messages_says_so(stub_server):
+def _one_task(poll_answer):
+    """A route: /connect/token issues a token, the submit a task id, every poll `poll_answer`."""
+
     def route(method, path, body):
         if path == "/connect/token":
-            return 200, {"access_token": "tok-a", "expires_in": 3600}
+            return 200, {"access_token": "tok-a", "expires_in": 3600, "token_type": "Bearer"}
         if method == "POST":
             return 200, "TTS-0001-stub"
-        return 200, {"taskStatus": "Error", "responseStatusCode": "Error", "results": []}
+        return 200, poll_answer
 
+    return route
+
+
+def test_an_error_status_without_messages_says_so(stub_server):
+    route = _one_task({"taskStatus": "Error", "responseStatusCode": "Error", "results": []})
     client = tn.Aspose(client_id="c", client_secret="s", base_url=stub_server(route), policy=FAST)
     job = client.text_to_speech("No details.")
     with pytest.raises(tn.JobFailed) as info:
@@ -759,15 +768,7 @@ def test_an_identical_request_is_reused_unless_forced(aspose, sim):
 
 
 def test_a_completed_task_without_audio_in_its_results_is_bad_audio(stub_server):
-    task = "0a1b2c3d-0000-4000-8000-00000000abcd"
-
-    def route(method, path, body):
-        if path == "/connect/token":
-            return 200, {"access_token": "tok-a", "expires_in": 3600, "token_type": "Bearer"}
-        if method == "POST":
-            return 200, task
-        return 200, {"taskStatus": "Completed", "results": [], "responseStatusCode": "Ok"}
-
+    route = _one_task({"taskStatus": "Completed", "results": [], "responseStatusCode": "Ok"})
     client = tn.Aspose(client_id="c", client_secret="s", base_url=stub_server(route), policy=FAST)
     with pytest.raises(tn.BadAudio) as info:
         client.text_to_speech("No audio comes back.").wait(10)
